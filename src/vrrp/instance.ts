@@ -1,0 +1,753 @@
+// One VRRP instance (one VRID on one interface): the RFC 5798 §6 state machine, PURE.
+// No sockets, no timers, no clock: the daemon passes `now` with every event, executes the
+// returned actions, and schedules one wake-up at `nextDeadline()`.
+//
+// ─── Contract for the daemon ──────────────────────────────────────────────────────────────
+// Input:  `handle(event, now)` with `now` in milliseconds on a MONOTONIC clock
+//         (performance.now() or process.hrtime); every time in the snapshot uses that clock.
+//   { type: 'start' }                          begin (Init → Backup, or Master for an owner)
+//   { type: 'advert', advert }                 a VALIDATED advert for this VRID
+//                                              (receive.ts has dropped bad ones already):
+//                                              { from: sender primary IPv4, priority 0..255,
+//                                                advertIntervalCs } — ignored before `start`
+//   { type: 'timer' }                          wake-up at (or after) nextDeadline()
+//   { type: 'priority', priority }             effective priority from tracking: the caller may
+//                                              pass the raw base ± weights; THIS CLASS CLAMPS it
+//                                              to 1..254. An address owner (configured 255)
+//                                              stays 255: weights do not apply to owners.
+//   { type: 'fault', source, reason }          a fault is active (source is a key such as
+//                                              "interface:eth0", "script:chk", "partition";
+//                                              reason is human text, e.g. "interface eth0 down")
+//   { type: 'fault-clear', source }            that fault is gone; Fault → Backup when none left
+//   { type: 'shutdown', immediate? }           stop (SIGTERM, or instance removed on reload);
+//                                              immediate: true skips the handover hold
+// Output: Action[] — EXECUTE IN ORDER (await add-vips before garp and send-advert):
+//   { type: 'add-vips' } / { type: 'remove-vips' }   idempotent: add twice = present once
+//   { type: 'garp', why }                      gratuitous ARP for every VIP (burst + repeat)
+//   { type: 'send-advert', priority }          one advert with this priority (0 = leaving)
+//   { type: 'transition', from, to, cause, reason, at }   log + notify scripts (comes last)
+//   { type: 'stopped' }                        shutdown finished: VIPs released; exit when all are
+// Every action carries `instance` (the config name) so a sync group can return a mixed list.
+// Timers: `nextDeadline()` is the earliest time `handle({type:'timer'}, now)` must be called
+// (undefined = none). Overdue timers fire ONLY on a timer event, never implicitly inside another
+// event: drain received adverts before firing timers after a stall and a late master_down does
+// not cause a spurious takeover.
+//
+// ─── Beyond keepalived ────────────────────────────────────────────────────────────────────
+// a. Planned handover: on shutdown a master sends priority 0 (repeated every advert interval)
+//    but KEEPS its VIPs until it sees another router's advert, then waits `releaseDrainMs` for
+//    in-flight requests and releases; `handoverTimeoutMs` bounds the whole hold. A backup whose
+//    config lists the complete peer set takes over at once on priority 0 if it is the highest
+//    remaining peer (no Skew wait).
+// b. Split brain healed: a master that hears a lower-priority (or priority-0) advert from
+//    another master answers with an advert AND asks for gratuitous ARP at once (rate-limited).
+// c. Every transition carries a machine cause and a human reason, kept in the snapshot.
+
+import { HaupError } from '../util/errors.ts';
+import { compareIpv4, ipv4ToUint32, masterDownIntervalMs, skewMs, type VrrpVersion } from './timers.ts';
+
+export type VrrpState = 'init' | 'backup' | 'master' | 'fault';
+
+/** Another router of this VRID with the priority it is configured with. */
+export interface PeerConfig {
+  address: string;
+  priority: number;
+}
+
+export interface InstanceConfig {
+  /** Config name, used in every action, log and status line. */
+  name: string;
+  vrid: number;
+  version: VrrpVersion;
+  /** Configured priority 1..255 (255 = address owner: master at once, never yields to tracking). */
+  priority: number;
+  /** Our advert interval in centiseconds: v2 whole seconds (100..25500), v3 1..4095. */
+  advertIntervalCs: number;
+  /** Our primary IPv4 on the VRRP interface: the source of our adverts and the tie-breaker. */
+  primaryAddress: string;
+  /** false = keepalived's `nopreempt`. Default true. */
+  preempt?: boolean;
+  /** keepalived `preempt_delay`: no preemption for this long after startup or after first
+   *  seeing a lower-priority master. Default 0. */
+  preemptDelayMs?: number;
+  /** The COMPLETE set of other routers for this VRID (ourselves excluded; our own address is
+   *  ignored if present). Empty or absent = unknown: RFC behaviour (wait Skew on priority 0). */
+  peers?: readonly PeerConfig[];
+  /** Longest a shutting-down master keeps its VIPs waiting for a new master.
+   *  Default: our Master_Down_Interval. 0 = release at once, as keepalived does. */
+  handoverTimeoutMs?: number;
+  /** After yielding to a new master (handover or higher-priority advert), keep the VIPs this
+   *  long so requests already routed to us complete. The new master has sent GARP by then.
+   *  Default 100 ms; 0 = release at once. Never applies to Fault (an isolated node releases now). */
+  releaseDrainMs?: number;
+  /** Minimum spacing of split-brain gratuitous ARPs (a one-way partition would otherwise ask
+   *  for one per received advert). Default 1000 ms. */
+  splitBrainGarpIntervalMs?: number;
+}
+
+/** The instance's own minimal view of a received advert (independent of the codec). */
+export interface ReceivedAdvert {
+  /** Sender's primary IPv4 (the IP source address). */
+  from: string;
+  priority: number;
+  /** v3: Max Adver Int; v2: Adver Int × 100. */
+  advertIntervalCs: number;
+}
+
+export type InstanceEvent =
+  | { type: 'start' }
+  | { type: 'advert'; advert: ReceivedAdvert }
+  | { type: 'timer' }
+  | { type: 'priority'; priority: number }
+  | { type: 'fault'; source: string; reason: string }
+  | { type: 'fault-clear'; source: string }
+  | { type: 'shutdown'; immediate?: boolean };
+
+/** Machine-readable cause of a transition (metrics labels, tests); `reason` is the human text. */
+export type TransitionCause =
+  | 'startup'
+  | 'owner'
+  | 'master_down'
+  | 'priority_zero_known_peers'
+  | 'higher_priority'
+  | 'equal_priority_higher_ip'
+  | 'fault'
+  | 'fault_cleared'
+  | 'shutdown'
+  | 'sync_group';
+
+export type GarpWhy = 'takeover' | 'split_brain';
+
+export type Action =
+  | { type: 'add-vips'; instance: string }
+  | { type: 'remove-vips'; instance: string }
+  | { type: 'garp'; instance: string; why: GarpWhy }
+  | { type: 'send-advert'; instance: string; priority: number }
+  | { type: 'transition'; instance: string; from: VrrpState; to: VrrpState; cause: TransitionCause; reason: string; at: number }
+  | { type: 'stopped'; instance: string };
+
+export interface TransitionRecord {
+  from: VrrpState;
+  to: VrrpState;
+  cause: TransitionCause;
+  reason: string;
+  at: number;
+}
+
+export interface InstanceCounters {
+  advertsSent: number;
+  advertsReceived: number;
+  priorityZeroSent: number;
+  priorityZeroReceived: number;
+  /** Lower-priority adverts a preempting backup discarded (RFC 5798 §6.4.2). */
+  lowerPriorityDiscarded: number;
+  becomeMaster: number;
+  releaseMaster: number;
+  splitBrainGarps: number;
+}
+
+export interface InstanceSnapshot {
+  name: string;
+  vrid: number;
+  version: VrrpVersion;
+  state: VrrpState;
+  /** True once shutdown finished. */
+  stopped: boolean;
+  configuredPriority: number;
+  effectivePriority: number;
+  preempt: boolean;
+  /** Current master as far as we know (ourselves when master). */
+  masterSeen?: { address: string; priority: number; at: number; self: boolean };
+  lastTransition?: TransitionRecord;
+  /** Active faults by source. */
+  faults: { source: string; reason: string }[];
+  /** Whether this instance currently holds (or is asking the daemon to hold) the VIPs. */
+  vipsHeld: boolean;
+  /** Shutdown handover in progress (master sent priority 0, still holding VIPs). */
+  handover?: { since: number; deadline: number; newMaster?: string };
+  /** v3: interval learned from the master; v2: ours. */
+  masterAdverIntervalCs: number;
+  masterDownAt?: number;
+  nextAdvertAt?: number;
+  /** Sync group: master_down expired but the group is not ready to go master together. */
+  waitingForSyncGroup: boolean;
+  counters: InstanceCounters;
+}
+
+/** Fault source a sync group uses to pull its members into Fault with a faulty member. */
+export const SYNC_GROUP_FAULT = 'sync-group';
+
+const DEFAULT_RELEASE_DRAIN_MS = 100;
+const DEFAULT_SPLIT_BRAIN_GARP_INTERVAL_MS = 1000;
+
+interface HandoverHold {
+  since: number;
+  deadline: number;
+  repeatAt: number;
+  /** Set once another router's advert was seen: release at min(this, deadline). */
+  releaseAt?: number;
+  newMaster?: { address: string; priority: number };
+}
+
+export class VrrpInstance {
+  readonly name: string;
+  private readonly cfg: Required<Omit<InstanceConfig, 'peers' | 'handoverTimeoutMs'>> &
+    Pick<InstanceConfig, 'handoverTimeoutMs'> & { peers: readonly PeerConfig[] };
+
+  private state: VrrpState = 'init';
+  private started = false;
+  private stopped = false;
+  private effectivePriority: number;
+  private masterAdverIntervalCs: number;
+  private masterDownAt: number | undefined;
+  private advertAt: number | undefined;
+  /** End of the preempt_delay window; undefined = no window pending. */
+  private preemptAllowedAt: number | undefined;
+  /** VIPs are ours until this time (drain after yielding), then removed. */
+  private releaseAt: number | undefined;
+  private vipsHeld = false;
+  private wantMaster = false;
+  private readonly faults = new Map<string, string>();
+  private handover: HandoverHold | undefined;
+  private lastSplitBrainGarpAt = Number.NEGATIVE_INFINITY;
+  /** Who sent the last priority 0 we acted on, for the master_down reason text. */
+  private priorityZeroFrom: string | undefined;
+  private masterSeen: InstanceSnapshot['masterSeen'];
+  private lastTransition: TransitionRecord | undefined;
+  private masterGate: ((instance: VrrpInstance) => boolean) | undefined;
+  private readonly counters: InstanceCounters = {
+    advertsSent: 0,
+    advertsReceived: 0,
+    priorityZeroSent: 0,
+    priorityZeroReceived: 0,
+    lowerPriorityDiscarded: 0,
+    becomeMaster: 0,
+    releaseMaster: 0,
+    splitBrainGarps: 0,
+  };
+
+  constructor(config: InstanceConfig) {
+    checkConfig(config);
+    this.name = config.name;
+    this.cfg = {
+      ...config,
+      preempt: config.preempt ?? true,
+      preemptDelayMs: config.preemptDelayMs ?? 0,
+      peers: (config.peers ?? []).filter((p) => p.address !== config.primaryAddress),
+      releaseDrainMs: config.releaseDrainMs ?? DEFAULT_RELEASE_DRAIN_MS,
+      splitBrainGarpIntervalMs: config.splitBrainGarpIntervalMs ?? DEFAULT_SPLIT_BRAIN_GARP_INTERVAL_MS,
+    };
+    this.effectivePriority = config.priority;
+    this.masterAdverIntervalCs = config.advertIntervalCs;
+  }
+
+  // ─── Public API ─────────────────────────────────────────────────────────────────────────
+
+  handle(event: InstanceEvent, now: number): Action[] {
+    const out: Action[] = [];
+    if (this.stopped) return out;
+    switch (event.type) {
+      case 'start':
+        this.onStart(now, out);
+        break;
+      case 'advert':
+        this.onAdvert(event.advert, now, out);
+        break;
+      case 'timer':
+        this.onTimer(now, out);
+        break;
+      case 'priority':
+        this.onPriority(event.priority, now, out);
+        break;
+      case 'fault':
+        this.onFault(event.source, event.reason, now, out);
+        break;
+      case 'fault-clear':
+        this.onFaultClear(event.source, now, out);
+        break;
+      case 'shutdown':
+        this.onShutdown(event.immediate === true, now, out);
+        break;
+    }
+    return out;
+  }
+
+  /** Earliest time a timer event is due, or undefined when nothing is scheduled. */
+  nextDeadline(): number | undefined {
+    if (this.stopped) return undefined;
+    const candidates = [this.releaseAt, this.advertAt];
+    if (this.state === 'backup' && !this.wantMaster) candidates.push(this.masterDownAt);
+    if (this.handover) candidates.push(this.handover.deadline, this.handover.repeatAt, this.handover.releaseAt);
+    let min: number | undefined;
+    for (const c of candidates) if (c !== undefined && (min === undefined || c < min)) min = c;
+    return min;
+  }
+
+  get currentState(): VrrpState {
+    return this.state;
+  }
+
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
+  snapshot(): InstanceSnapshot {
+    const snap: InstanceSnapshot = {
+      name: this.name,
+      vrid: this.cfg.vrid,
+      version: this.cfg.version,
+      state: this.state,
+      stopped: this.stopped,
+      configuredPriority: this.cfg.priority,
+      effectivePriority: this.effectivePriority,
+      preempt: this.cfg.preempt,
+      faults: [...this.faults].map(([source, reason]) => ({ source, reason })),
+      vipsHeld: this.vipsHeld,
+      masterAdverIntervalCs: this.masterAdverIntervalCs,
+      waitingForSyncGroup: this.wantMaster,
+      counters: { ...this.counters },
+    };
+    if (this.masterSeen) snap.masterSeen = { ...this.masterSeen };
+    if (this.lastTransition) snap.lastTransition = { ...this.lastTransition };
+    if (this.handover) {
+      snap.handover = { since: this.handover.since, deadline: this.handover.deadline };
+      if (this.handover.newMaster) snap.handover.newMaster = this.handover.newMaster.address;
+    }
+    if (this.state === 'backup' && !this.wantMaster && this.masterDownAt !== undefined) snap.masterDownAt = this.masterDownAt;
+    if (this.advertAt !== undefined) snap.nextAdvertAt = this.advertAt;
+    return snap;
+  }
+
+  // ─── Hooks for sync-group.ts (not for the daemon) ──────────────────────────────────────
+
+  /** Install the sync group's "may this member go master now?" check. */
+  setMasterGate(gate: ((instance: VrrpInstance) => boolean) | undefined): void {
+    this.masterGate = gate;
+  }
+
+  /** master_down expired (or owner/handover takeover) while the group held us back. */
+  get wantsMaster(): boolean {
+    return this.wantMaster;
+  }
+
+  /** In the middle of a shutdown handover (or finished): sync groups leave it alone. */
+  get isLeaving(): boolean {
+    return this.stopped || this.handover !== undefined;
+  }
+
+  /** Faults of this instance itself, not the ones a sync group imposed. */
+  ownFaults(): { source: string; reason: string }[] {
+    return [...this.faults].filter(([s]) => s !== SYNC_GROUP_FAULT).map(([source, reason]) => ({ source, reason }));
+  }
+
+  hasFault(source: string): boolean {
+    return this.faults.has(source);
+  }
+
+  /** A sync group member went master: follow if we were waiting for the group. */
+  forceMaster(now: number, reason: string): Action[] {
+    const out: Action[] = [];
+    if (this.stopped || this.handover || this.state !== 'backup') return out;
+    this.becomeMaster(now, 'sync_group', reason, out, { bypassGate: true });
+    return out;
+  }
+
+  /** A sync group member fell back to Backup: a master follows (VIPs drained like a yield). */
+  forceBackup(now: number, reason: string): Action[] {
+    const out: Action[] = [];
+    if (this.stopped || this.handover || this.state !== 'master') return out;
+    this.leaveMasterForBackup(now, 'sync_group', reason, out);
+    return out;
+  }
+
+  // ─── Events ─────────────────────────────────────────────────────────────────────────────
+
+  private onStart(now: number, out: Action[]): void {
+    if (this.started) return;
+    this.started = true;
+    if (this.cfg.preemptDelayMs > 0) this.preemptAllowedAt = now + this.cfg.preemptDelayMs;
+    if (this.faults.size > 0) {
+      this.transition('fault', 'fault', `fault: ${this.faultText()}`, now, out);
+      return;
+    }
+    this.enterBackupOrOwner(now, 'startup', 'startup', out);
+  }
+
+  private onAdvert(advert: ReceivedAdvert, now: number, out: Action[]): void {
+    if (!this.started) return;
+    // Our own advert looped back (multicast loop should be off; unicast setups can echo).
+    if (advert.from === this.cfg.primaryAddress) return;
+    this.counters.advertsReceived++;
+    if (advert.priority === 0) this.counters.priorityZeroReceived++;
+
+    if (this.handover) {
+      this.onAdvertDuringHandover(advert, now, out);
+      return;
+    }
+    switch (this.state) {
+      case 'backup':
+        this.onAdvertAsBackup(advert, now, out);
+        break;
+      case 'master':
+        this.onAdvertAsMaster(advert, now, out);
+        break;
+      case 'fault':
+      case 'init':
+        break;
+    }
+  }
+
+  /** RFC 5798 §6.4.2 (Backup), plus the known-peer-set shortcut on priority 0. */
+  private onAdvertAsBackup(advert: ReceivedAdvert, now: number, out: Action[]): void {
+    if (advert.priority === 0) {
+      if (this.wantMaster) return; // already past master_down; the sync group decides
+      this.priorityZeroFrom = advert.from;
+      if (this.isHighestRemainingPeer(advert.from)) {
+        const reason = `priority 0 from ${advert.from} and we are the highest remaining peer (prio ${this.effectivePriority}): no Skew wait`;
+        this.becomeMaster(now, 'priority_zero_known_peers', reason, out);
+        return;
+      }
+      this.masterDownAt = now + this.skewMs();
+      return;
+    }
+
+    const lower = advert.priority < this.effectivePriority;
+    if (lower && this.cfg.preempt && !this.inPreemptDelay(now)) {
+      // Preempt: discard, so master_down fires and we take over (RFC 5798 §6.4.2).
+      this.counters.lowerPriorityDiscarded++;
+      return;
+    }
+    if (this.cfg.preemptDelayMs > 0) {
+      // keepalived: the window starts on the first lower-priority master and is cancelled by
+      // an advert we would not preempt anyway.
+      if (!lower) this.preemptAllowedAt = undefined;
+      else if (this.preemptAllowedAt === undefined) this.preemptAllowedAt = now + this.cfg.preemptDelayMs;
+    }
+    this.acceptMaster(advert, now);
+  }
+
+  /** RFC 5798 §6.4.3 (Master), with keepalived's "answer a lower priority at once" and GARP. */
+  private onAdvertAsMaster(advert: ReceivedAdvert, now: number, out: Action[]): void {
+    const mine = this.effectivePriority;
+    if (advert.priority === 0) {
+      // Another master is leaving: it held our VIPs (split brain), so clients may point at it.
+      this.sendAdvert(mine, out);
+      this.advertAt = now + this.advertIntervalMs();
+      this.splitBrainGarp(now, out);
+      return;
+    }
+    const tie = advert.priority === mine;
+    const theyWin = advert.priority > mine || (tie && compareIpv4(advert.from, this.cfg.primaryAddress) > 0);
+    if (theyWin) {
+      if (this.cfg.version === 3 && advert.advertIntervalCs > 0) this.masterAdverIntervalCs = advert.advertIntervalCs;
+      this.masterSeen = { address: advert.from, priority: advert.priority, at: now, self: false };
+      const reason = tie
+        ? `equal priority advert from ${advert.from} (prio ${advert.priority}) with higher primary IP than ours (${this.cfg.primaryAddress})`
+        : `higher priority advert from ${advert.from} (prio ${advert.priority})`;
+      this.leaveMasterForBackup(now, tie ? 'equal_priority_higher_ip' : 'higher_priority', reason, out);
+      return;
+    }
+    // A lower-priority master exists: it holds our VIPs. Make it yield now, and win the clients
+    // back now (keepalived sends no GARP here: clients stayed black-holed ~45 s in the lab).
+    this.sendAdvert(mine, out);
+    this.advertAt = now + this.advertIntervalMs();
+    this.splitBrainGarp(now, out);
+  }
+
+  private onAdvertDuringHandover(advert: ReceivedAdvert, now: number, out: Action[]): void {
+    const hold = this.handover;
+    if (!hold || advert.priority === 0 || hold.newMaster) return;
+    // Only masters advertise with priority > 0: someone has taken over.
+    hold.newMaster = { address: advert.from, priority: advert.priority };
+    this.masterSeen = { address: advert.from, priority: advert.priority, at: now, self: false };
+    hold.releaseAt = Math.min(now + this.cfg.releaseDrainMs, hold.deadline);
+    if (hold.releaseAt <= now) this.finishHandover(now, out);
+  }
+
+  private onTimer(now: number, out: Action[]): void {
+    if (this.releaseAt !== undefined && this.releaseAt <= now) {
+      this.releaseAt = undefined;
+      this.removeVips(out);
+    }
+    const hold = this.handover;
+    if (hold) {
+      if (now >= hold.deadline || (hold.releaseAt !== undefined && now >= hold.releaseAt)) {
+        this.finishHandover(now, out);
+        return;
+      }
+      if (now >= hold.repeatAt) {
+        // Repeat priority 0 so one lost packet does not cost the backups a full Master_Down.
+        this.sendAdvert(0, out);
+        hold.repeatAt = nextPeriod(hold.repeatAt, this.advertIntervalMs(), now);
+      }
+      return;
+    }
+    if (this.state === 'master' && this.advertAt !== undefined && now >= this.advertAt) {
+      this.sendAdvert(this.effectivePriority, out);
+      this.advertAt = nextPeriod(this.advertAt, this.advertIntervalMs(), now);
+    }
+    if (this.state === 'backup' && !this.wantMaster && this.masterDownAt !== undefined && now >= this.masterDownAt) {
+      this.becomeMaster(now, 'master_down', this.masterDownReason(), out);
+    }
+  }
+
+  private onPriority(requested: number, now: number, out: Action[]): void {
+    const next = this.cfg.priority === 255 ? 255 : clamp(Math.round(requested), 1, 254);
+    if (next === this.effectivePriority) return;
+    this.effectivePriority = next;
+    if (this.state === 'master' && !this.handover) {
+      // Tell the backups now: a lowered priority may let a preempting backup take over.
+      this.sendAdvert(next, out);
+      this.advertAt = now + this.advertIntervalMs();
+    }
+  }
+
+  private onFault(source: string, reason: string, now: number, out: Action[]): void {
+    this.faults.set(source, reason);
+    if (!this.started) return;
+    if (this.handover) {
+      // Nothing to hand over through a broken link or an isolated node: release now.
+      this.finishHandover(now, out, `shutdown: released at once on fault (${reason})`);
+      return;
+    }
+    if (this.state === 'master') {
+      this.sendAdvert(0, out);
+      this.advertAt = undefined;
+      this.releaseAt = undefined;
+      this.removeVips(out);
+      this.counters.releaseMaster++;
+      this.transition('fault', 'fault', `fault: ${reason}`, now, out);
+    } else if (this.state === 'backup') {
+      this.masterDownAt = undefined;
+      this.wantMaster = false;
+      if (this.releaseAt !== undefined) {
+        this.releaseAt = undefined;
+        this.removeVips(out);
+      }
+      this.transition('fault', 'fault', `fault: ${reason}`, now, out);
+    }
+  }
+
+  private onFaultClear(source: string, now: number, out: Action[]): void {
+    if (!this.faults.delete(source)) return;
+    if (!this.started || this.state !== 'fault' || this.faults.size > 0) return;
+    this.enterBackupOrOwner(now, 'fault_cleared', 'fault cleared', out);
+  }
+
+  private onShutdown(immediate: boolean, now: number, out: Action[]): void {
+    if (this.handover) {
+      if (immediate) this.finishHandover(now, out, 'shutdown: immediate release requested');
+      return;
+    }
+    if (this.state !== 'master') {
+      this.masterDownAt = undefined;
+      this.wantMaster = false;
+      if (this.releaseAt !== undefined) {
+        this.releaseAt = undefined;
+        this.removeVips(out);
+      }
+      if (this.started) this.transition('init', 'shutdown', 'shutdown', now, out);
+      this.stop(out);
+      return;
+    }
+    this.sendAdvert(0, out);
+    this.advertAt = undefined;
+    const timeout = this.cfg.handoverTimeoutMs ?? this.masterDownIntervalMs(this.cfg.advertIntervalCs);
+    if (immediate || timeout <= 0) {
+      this.releaseMasterAndStop(now, 'shutdown', out);
+      return;
+    }
+    this.handover = { since: now, deadline: now + timeout, repeatAt: now + this.advertIntervalMs() };
+  }
+
+  // ─── Transitions ────────────────────────────────────────────────────────────────────────
+
+  private enterBackupOrOwner(now: number, cause: 'startup' | 'fault_cleared', reason: string, out: Action[]): void {
+    this.masterAdverIntervalCs = this.cfg.advertIntervalCs; // RFC 5798 §6.4.1
+    if (this.cfg.priority === 255) {
+      // Address owner: master at once (RFC 5798 §6.4.1), through Backup only if a sync group
+      // holds it back.
+      const ownerReason = `${reason}: address owner (priority 255)`;
+      if (this.becomeMaster(now, 'owner', ownerReason, out)) return;
+      this.transition('backup', cause, `${reason}: address owner waiting for its sync group`, now, out);
+      return;
+    }
+    this.masterDownAt = now + this.masterDownIntervalMs(this.masterAdverIntervalCs);
+    this.wantMaster = false;
+    this.transition('backup', cause, reason, now, out);
+  }
+
+  /** Returns false when a sync group held us back (we stay in our state, wanting master). */
+  private becomeMaster(now: number, cause: TransitionCause, reason: string, out: Action[], opts: { bypassGate?: boolean } = {}): boolean {
+    if (!opts.bypassGate && this.masterGate && !this.masterGate(this)) {
+      this.wantMaster = true;
+      this.masterDownAt = undefined;
+      return false;
+    }
+    this.wantMaster = false;
+    this.masterDownAt = undefined;
+    this.releaseAt = undefined; // a pending drain is cancelled: the VIPs stay
+    this.priorityZeroFrom = undefined;
+    this.counters.becomeMaster++;
+    this.masterSeen = { address: this.cfg.primaryAddress, priority: this.effectivePriority, at: now, self: true };
+    // VIPs first, then GARP (clients move to us), then the advert: a haupd in handover hold
+    // releases when it sees this advert, and by then the clients already follow us.
+    this.vipsHeld = true;
+    out.push({ type: 'add-vips', instance: this.name });
+    out.push({ type: 'garp', instance: this.name, why: 'takeover' });
+    this.sendAdvert(this.effectivePriority, out);
+    this.advertAt = now + this.advertIntervalMs();
+    this.transition('master', cause, reason, now, out);
+    return true;
+  }
+
+  /** Yield to another master: Backup now, VIPs after the drain delay. */
+  private leaveMasterForBackup(now: number, cause: TransitionCause, reason: string, out: Action[]): void {
+    this.advertAt = undefined;
+    this.masterDownAt = now + this.masterDownIntervalMs(this.masterAdverIntervalCs);
+    this.counters.releaseMaster++;
+    if (this.cfg.releaseDrainMs > 0) this.releaseAt = now + this.cfg.releaseDrainMs;
+    else this.removeVips(out);
+    this.transition('backup', cause, reason, now, out);
+  }
+
+  private finishHandover(now: number, out: Action[], reason?: string): void {
+    const hold = this.handover;
+    if (!hold) return;
+    this.handover = undefined;
+    const text =
+      reason ??
+      (hold.newMaster
+        ? `shutdown: handed over to ${hold.newMaster.address} (prio ${hold.newMaster.priority})`
+        : `shutdown: no new master advert within ${fmtMs(hold.deadline - hold.since)}; released anyway`);
+    this.releaseMasterAndStop(now, text, out);
+  }
+
+  private releaseMasterAndStop(now: number, reason: string, out: Action[]): void {
+    this.advertAt = undefined;
+    this.releaseAt = undefined;
+    this.removeVips(out);
+    this.counters.releaseMaster++;
+    this.transition('init', 'shutdown', reason, now, out);
+    this.stop(out);
+  }
+
+  private stop(out: Action[]): void {
+    this.stopped = true;
+    this.masterDownAt = undefined;
+    this.advertAt = undefined;
+    out.push({ type: 'stopped', instance: this.name });
+  }
+
+  private transition(to: VrrpState, cause: TransitionCause, reason: string, now: number, out: Action[]): void {
+    const from = this.state;
+    this.state = to;
+    this.lastTransition = { from, to, cause, reason, at: now };
+    out.push({ type: 'transition', instance: this.name, from, to, cause, reason, at: now });
+  }
+
+  // ─── Helpers ────────────────────────────────────────────────────────────────────────────
+
+  private acceptMaster(advert: ReceivedAdvert, now: number): void {
+    if (this.cfg.version === 3 && advert.advertIntervalCs > 0) this.masterAdverIntervalCs = advert.advertIntervalCs;
+    this.masterSeen = { address: advert.from, priority: advert.priority, at: now, self: false };
+    this.priorityZeroFrom = undefined;
+    this.wantMaster = false;
+    this.masterDownAt = now + this.masterDownIntervalMs(this.masterAdverIntervalCs);
+  }
+
+  /**
+   * With the complete peer set known, the leaving master's priority 0 tells us exactly who is
+   * left: if nobody remaining outranks us (priority, then primary IP), no one can contest and
+   * waiting Skew only lengthens the outage. A sender outside the list means the list is not
+   * complete: fall back to the RFC.
+   */
+  private isHighestRemainingPeer(leaving: string): boolean {
+    const peers = this.cfg.peers;
+    if (peers.length === 0 || !peers.some((p) => p.address === leaving)) return false;
+    const me = this.effectivePriority;
+    return peers
+      .filter((p) => p.address !== leaving)
+      .every((p) => p.priority < me || (p.priority === me && compareIpv4(p.address, this.cfg.primaryAddress) < 0));
+  }
+
+  private inPreemptDelay(now: number): boolean {
+    return this.cfg.preemptDelayMs > 0 && (this.preemptAllowedAt === undefined || now < this.preemptAllowedAt);
+  }
+
+  private splitBrainGarp(now: number, out: Action[]): void {
+    if (now - this.lastSplitBrainGarpAt < this.cfg.splitBrainGarpIntervalMs) return;
+    this.lastSplitBrainGarpAt = now;
+    this.counters.splitBrainGarps++;
+    out.push({ type: 'garp', instance: this.name, why: 'split_brain' });
+  }
+
+  private sendAdvert(priority: number, out: Action[]): void {
+    this.counters.advertsSent++;
+    if (priority === 0) this.counters.priorityZeroSent++;
+    out.push({ type: 'send-advert', instance: this.name, priority });
+  }
+
+  private removeVips(out: Action[]): void {
+    this.vipsHeld = false;
+    out.push({ type: 'remove-vips', instance: this.name });
+  }
+
+  private masterDownReason(): string {
+    if (this.priorityZeroFrom) return `master_down timer expired (Skew after priority 0 from ${this.priorityZeroFrom})`;
+    const seen = this.masterSeen;
+    if (seen && !seen.self) return `master_down timer expired (last advert from ${seen.address} prio ${seen.priority})`;
+    return 'master_down timer expired';
+  }
+
+  private faultText(): string {
+    return [...this.faults.values()].join('; ');
+  }
+
+  private advertIntervalMs(): number {
+    return this.cfg.advertIntervalCs * 10;
+  }
+
+  private skewMs(): number {
+    return skewMs(this.cfg.version, this.effectivePriority, this.masterAdverIntervalCs);
+  }
+
+  private masterDownIntervalMs(intervalCs: number): number {
+    // v2 routers share one configured interval; v3 uses the master's (RFC 5798 §6.4.2).
+    const cs = this.cfg.version === 2 ? this.cfg.advertIntervalCs : intervalCs;
+    return masterDownIntervalMs(this.cfg.version, this.effectivePriority, cs);
+  }
+}
+
+/** Next periodic deadline after `previous`, without drift; skips missed periods after a stall. */
+function nextPeriod(previous: number, period: number, now: number): number {
+  const next = previous + period;
+  return next > now ? next : now + period;
+}
+
+function clamp(value: number, min: number, max: number): number {
+  return Math.min(max, Math.max(min, value));
+}
+
+function fmtMs(ms: number): string {
+  return `${Number(ms.toFixed(3))} ms`;
+}
+
+/** Last line of defence: config.ts validates with line:col; this catches wiring mistakes. */
+function checkConfig(c: InstanceConfig): void {
+  const problems: string[] = [];
+  if (!Number.isInteger(c.vrid) || c.vrid < 1 || c.vrid > 255) problems.push(`vrid ${c.vrid} is not 1..255`);
+  if (!Number.isInteger(c.priority) || c.priority < 1 || c.priority > 255) problems.push(`priority ${c.priority} is not 1..255`);
+  if (!Number.isInteger(c.advertIntervalCs) || c.advertIntervalCs < 1) problems.push(`advertIntervalCs ${c.advertIntervalCs} is not a positive integer`);
+  else if (c.version === 2 && (c.advertIntervalCs % 100 !== 0 || c.advertIntervalCs > 25500)) problems.push(`VRRPv2 advert interval ${c.advertIntervalCs} cs is not whole seconds 1..255`);
+  else if (c.version === 3 && c.advertIntervalCs > 4095) problems.push(`VRRPv3 advert interval ${c.advertIntervalCs} cs exceeds 4095`);
+  if (ipv4ToUint32(c.primaryAddress) === undefined) problems.push(`primaryAddress "${c.primaryAddress}" is not an IPv4 address`);
+  for (const p of c.peers ?? []) {
+    if (ipv4ToUint32(p.address) === undefined) problems.push(`peer "${p.address}" is not an IPv4 address`);
+    if (!Number.isInteger(p.priority) || p.priority < 1 || p.priority > 255) problems.push(`peer ${p.address} priority ${p.priority} is not 1..255`);
+  }
+  if ((c.preemptDelayMs ?? 0) < 0) problems.push('preemptDelayMs is negative');
+  if ((c.handoverTimeoutMs ?? 0) < 0) problems.push('handoverTimeoutMs is negative');
+  if ((c.releaseDrainMs ?? 0) < 0) problems.push('releaseDrainMs is negative');
+  if (problems.length > 0) throw new HaupError(`VRRP instance "${c.name}": ${problems.join('; ')}`);
+}
