@@ -147,7 +147,7 @@ test('captured keepalived adverts are accepted with the exact fields, sharing th
   const counters = newDropCounters();
   const v2 = readIpv4Packets(path.join(VECTORS_DIR, 'vrrp-v2.pcap'));
   for (const packet of v2) {
-    const r = validateDatagram(packet, v2Lookup, counters);
+    const r: ValidationResult<ExpectedInstance> = validateDatagram(packet, v2Lookup, counters);
     assert.ok(r.ok);
     assert.equal(r.instance, V2);
     assert.equal(r.from, '192.0.2.5');
@@ -165,7 +165,7 @@ test('captured keepalived adverts are accepted with the exact fields, sharing th
   }
   for (const name of ['vrrp-v3.pcap', 'vrrp-v3-adv10cs.pcap']) {
     for (const packet of readIpv4Packets(path.join(VECTORS_DIR, name))) {
-      const r = validateDatagram(packet, v3Lookup, counters);
+      const r: ValidationResult<ExpectedInstance> = validateDatagram(packet, v3Lookup, counters);
       assert.ok(r.ok);
       assert.equal(r.checksumForm, 'pseudo');
       assert.equal(r.advert.version, 3);
@@ -174,7 +174,7 @@ test('captured keepalived adverts are accepted with the exact fields, sharing th
     }
   }
   const failover = readIpv4Packets(path.join(VECTORS_DIR, 'vrrp-v2-failover.pcap')).map((p) => {
-    const r = validateDatagram(p, v2Lookup, counters);
+    const r: ValidationResult<ExpectedInstance> = validateDatagram(p, v2Lookup, counters);
     assert.ok(r.ok);
     return [r.from, r.advert.priority];
   });
