@@ -75,6 +75,8 @@ export function renderIssue(issue: RawIssue): string | undefined {
       return `unknown key${issue.keys.length === 1 ? '' : 's'}: ${issue.keys.join(', ')}`;
     case 'invalid_union':
       return `does not match any allowed form, got ${describeValue(input)}`;
+    case 'custom':
+      return `invalid value: ${describeValue(input)}`;
     default:
       return undefined;
   }

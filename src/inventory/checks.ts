@@ -47,8 +47,8 @@ export function checkInventory(inv: RawInventory): Problem[] {
     }
   }
   const lbNames = [...hosts].filter(([, h]) => h.group === 'lb').map(([n]) => n);
-  if (Object.keys(inv.web.hosts).length === 0) error(['web', 'hosts'], 'at least one web host is needed (the nginx upstream would be empty)');
-  if (lbNames.length < 2) error(['lb', 'hosts'], `at least two LB hosts are needed for a VRRP pair, got ${lbNames.length}`);
+  if (Object.keys(inv.web.hosts).length === 0) error(['web', 'hosts'], 'at least one web host is needed (the nginx upstream would be empty)', 'key');
+  if (lbNames.length < 2) error(['lb', 'hosts'], `at least two LB hosts are needed for a VRRP pair, got ${lbNames.length}`, 'key');
 
   const checks = inv.vrrp.checks ?? {};
   for (const [name, check] of Object.entries(checks)) {
@@ -75,12 +75,12 @@ export function checkInventory(inv: RawInventory): Problem[] {
     const entries = Object.entries(inst.priorities);
     for (const [name, priority] of entries) {
       const host = hosts.get(name);
-      if (!host) error(at('priorities', name), `${name} is not an LB host${didYouMean(name, lbNames)}`, 'key');
+      if (!host) error(at('priorities', name), `${name} is not an LB host${didYouMean(name, lbNames.filter((n) => !(n in inst.priorities)))}`, 'key');
       else if (host.group !== 'lb') error(at('priorities', name), `${name} is a ${host.group} host; only LB hosts take part in VRRP`, 'key');
       else members.push({ name, address: host.address, priority, interface: host.interface ?? inst.interface });
     }
     if (entries.length < 2) {
-      error(at('priorities'), `an instance needs at least two LBs, got ${entries.length}${entries.length ? ` (${entries.map(([n]) => n).join(', ')})` : ''}`);
+      error(at('priorities'), `an instance needs at least two LBs, got ${entries.length}${entries.length ? ` (${entries.map(([n]) => n).join(', ')})` : ''}`, 'key');
     }
     const vipAddresses = inst.vips.map((v) => parseCidr(v)?.address);
     const seenPriority = new Map<number, string>();

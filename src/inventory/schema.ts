@@ -132,12 +132,11 @@ const nginxSchema = z.strictObject({
     .optional(),
 });
 
+const metricsError = (iss: { input?: unknown }) => `expected HOST:PORT like 127.0.0.1:9650, or false to disable metrics, ${got(iss)}`;
 const haupdSchema = z.strictObject({
   status_socket: z.string().regex(/^\/\S+$/, { error: (iss) => `expected an absolute path, ${got(iss)}` }).optional(),
   metrics_listen: z
-    .union([z.literal(false), z.string().refine((s) => parseHostPort(s) !== undefined)], {
-      error: (iss) => `expected HOST:PORT like 127.0.0.1:9650, or false to disable metrics, ${got(iss)}`,
-    })
+    .union([z.literal(false), z.string().refine((s) => parseHostPort(s) !== undefined, { error: metricsError })], { error: metricsError })
     .optional(),
 });
 

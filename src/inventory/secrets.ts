@@ -84,7 +84,7 @@ export async function readSecret(ref: SecretRef, io: SecretIO): Promise<SecretOu
   }
   const value = text.replace(/\r?\n$/, '');
   if (value === '') return { ok: false, reason: 'empty', message: `secret file ${ref.path} is empty` };
-  const who = [(mode & 0o070) !== 0 ? 'group' : '', (mode & 0o007) !== 0 ? 'others' : ''].filter(Boolean).join(' and ');
+  const who = [(mode & 0o070) !== 0 ? 'its group' : '', (mode & 0o007) !== 0 ? 'others' : ''].filter(Boolean).join(' and ');
   const warning = who
     ? `secret file ${ref.path} is accessible to ${who} (mode ${(mode & 0o777).toString(8).padStart(4, '0')}); run chmod 600 ${ref.path}`
     : undefined;
