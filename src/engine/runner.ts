@@ -1,0 +1,169 @@
+// runDeploy: --limit, ordered phases, --forks hosts in parallel, --check/--diff/-v, output
+// (listr2 tree per host and task in a TTY; plain lines when not a TTY or CI=true), recap data.
+import { performance } from 'node:perf_hooks';
+import { Listr } from 'listr2';
+import { InputError } from '../util/errors.ts';
+import { runHost, type HostContext, type HostReporter } from './apply.ts';
+import { newDeployId } from './deploy-id.ts';
+import { defaultJournalDir } from './journal.ts';
+import { unknownNotifications } from './plan.ts';
+import { countsText, taskLine } from './recap.ts';
+import type { DeployResult, HostResult, HostSpec, PhaseSpec } from './types.ts';
+
+export interface DeployOptions {
+  hosts: HostSpec[];
+  /** Phase order; every host's phase must be listed. */
+  phases: PhaseSpec[];
+  check?: boolean;
+  diff?: boolean;
+  verbose?: boolean;
+  /** Host names and/or group names; empty or undefined = all. */
+  limit?: string[];
+  /** Hosts in parallel within a phase (default 10). */
+  forks?: number;
+  deployId?: string;
+  journalDir?: string;
+  remoteJournalRoot?: string;
+  output?: 'auto' | 'tty' | 'plain' | 'silent';
+  /** Where progress goes (default process.stdout; use stderr when stdout carries --json). */
+  stream?: NodeJS.WritableStream & { isTTY?: boolean };
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Pure: the hosts `limit` selects. Unknown names are a usage error (a typo must not deploy nothing). */
+export function selectHosts(hosts: HostSpec[], limit: string[] | undefined): HostSpec[] {
+  const wanted = (limit ?? []).flatMap((l) => l.split(',')).map((l) => l.trim()).filter(Boolean);
+  if (wanted.length === 0 || wanted.includes('all')) return hosts;
+  const known = new Set([...hosts.map((h) => h.name), ...hosts.flatMap((h) => h.groups)]);
+  const unknown = wanted.filter((w) => !known.has(w));
+  if (unknown.length > 0) {
+    throw new InputError(`--limit: unknown host or group: ${unknown.join(', ')}`, [], `known: ${[...known].sort().join(', ')}`);
+  }
+  return hosts.filter((h) => wanted.includes(h.name) || h.groups.some((g) => wanted.includes(g)));
+}
+
+function useTty(o: DeployOptions, stream: NodeJS.WritableStream & { isTTY?: boolean }): boolean {
+  if (o.output === 'tty') return true;
+  if (o.output === 'plain' || o.output === 'silent') return false;
+  const env = o.env ?? process.env;
+  return stream.isTTY === true && !(env.CI && env.CI !== 'false' && env.CI !== '0');
+}
+
+export async function runDeploy(o: DeployOptions): Promise<DeployResult> {
+  const start = performance.now();
+  const phaseNames = o.phases.map((p) => p.name);
+  for (const h of o.hosts) {
+    if (!phaseNames.includes(h.phase)) throw new InputError(`host ${h.name}: phase "${h.phase}" is not in the phase order (${phaseNames.join(', ')})`);
+    const unknown = unknownNotifications(h.tasks, h.handlers ?? []);
+    if (unknown.length > 0) throw new InputError(`host ${h.name}: tasks notify unknown handlers: ${unknown.join(', ')}`);
+  }
+  const selected = selectHosts(o.hosts, o.limit);
+  const forks = Math.max(1, o.forks ?? 10);
+  const stream = o.stream ?? process.stdout;
+  const ctx: HostContext = {
+    deployId: o.deployId ?? newDeployId(),
+    check: o.check === true,
+    diff: o.diff === true,
+    verbose: o.verbose === true,
+    journalDir: o.journalDir ?? defaultJournalDir(o.env ?? process.env),
+  };
+  if (o.remoteJournalRoot) ctx.remoteJournalRoot = o.remoteJournalRoot;
+
+  const results: HostResult[] = [];
+  let earlierFailed = false;
+  for (const phase of o.phases) {
+    const hosts = selected.filter((h) => h.phase === phase.name);
+    if (hosts.length === 0) continue;
+    if (phase.requirePreviousSuccess && earlierFailed) {
+      for (const h of hosts) results.push(skippedHost(h, `not deployed: a host of an earlier phase failed (phase ${phase.name} requires them all)`));
+      if (o.output !== 'silent') stream.write(`phase ${phase.name}: skipped (an earlier phase failed)\n`);
+      continue;
+    }
+    const phaseResults =
+      o.output === 'silent'
+        ? await pool(hosts, forks, (h) => runHost(h, ctx, { note() {}, task() {} }))
+        : useTty(o, stream)
+          ? await runPhaseTty(hosts, forks, ctx)
+          : await runPhasePlain(hosts, forks, ctx, stream);
+    results.push(...phaseResults);
+    if (phaseResults.some((r) => r.status === 'failed' || r.status === 'unreachable')) earlierFailed = true;
+  }
+  return {
+    deployId: ctx.deployId,
+    check: ctx.check,
+    ok: results.every((r) => r.status === 'ok' || r.status === 'changed'),
+    hosts: results,
+    durationMs: Math.round(performance.now() - start),
+  };
+}
+
+function skippedHost(h: HostSpec, why: string): HostResult {
+  return { host: h.name, phase: h.phase, status: 'skipped', counts: { ok: 0, changed: 0, failed: 0, skipped: h.tasks.length }, tasks: [], error: { message: why }, durationMs: 0, timings: {} };
+}
+
+/** Runs `fn` over `items` with at most `limit` at once; results in input order. */
+export async function pool<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+async function runPhasePlain(hosts: HostSpec[], forks: number, ctx: HostContext, stream: NodeJS.WritableStream): Promise<HostResult[]> {
+  const rep: HostReporter = {
+    note: (host, text) => {
+      if (ctx.verbose) stream.write(`[${host}] ${text}\n`);
+    },
+    task: (host, r) => {
+      // ok tasks only with -v: a no-op deploy prints the recap, not a wall of "ok".
+      if (r.status !== 'ok' || ctx.verbose) stream.write(taskLine(host, r, ctx.verbose) + '\n');
+    },
+  };
+  return pool(hosts, forks, async (h) => {
+    const r = await runHost(h, ctx, rep);
+    const err = r.error ? `: ${r.error.message}` : '';
+    stream.write(`[${h.name}] ${r.status.toUpperCase()} ${countsText(r)}${err}\n`);
+    return r;
+  });
+}
+
+// listr2 renders to process.stdout: with --json on stdout, the deploy command uses plain output on stderr.
+async function runPhaseTty(hosts: HostSpec[], forks: number, ctx: HostContext): Promise<HostResult[]> {
+  const results = new Map<string, HostResult>();
+  const list = new Listr(
+    hosts.map((h) => ({
+      title: h.name,
+      task: async (_: unknown, task: { title: string; output: string }) => {
+        const r = await runHost(h, ctx, {
+          note: (_host, text) => {
+            task.title = `${h.name}: ${text}`;
+          },
+          task: (_host, tr) => {
+            if (tr.status !== 'ok' || ctx.verbose) task.output = taskLine(h.name, tr, ctx.verbose).replaceAll(`[${h.name}] `, '');
+          },
+        });
+        results.set(h.name, r);
+        task.title = `${h.name}  ${countsText(r)}`;
+        if (r.status === 'failed' || r.status === 'unreachable') {
+          throw new Error(r.error?.message ?? r.tasks.find((t) => t.status === 'failed')?.error ?? 'failed');
+        }
+      },
+      rendererOptions: { persistentOutput: true, outputBar: Infinity },
+    })),
+    {
+      concurrent: forks,
+      exitOnError: false,
+      registerSignalListeners: false,
+      rendererOptions: { collapseErrors: false },
+      fallbackRenderer: 'simple',
+    },
+  );
+  await list.run();
+  return hosts.map((h) => results.get(h.name)!);
+}
