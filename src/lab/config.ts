@@ -5,15 +5,16 @@ import { isMap, isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import { InputError, type Diagnostic } from '../util/errors.ts';
 import { buildTopology, labConfigSchema, type LabConfigInput, type LabTopology } from './topology.ts';
 
-function positionOf(doc: Document, lc: LineCounter, path: (string | number)[]): { line: number; col: number } {
+function positionOf(doc: Document, lc: LineCounter, path: (string | number)[], atKey = false): { line: number; col: number } {
   // Walk as deep as the path exists; point at the value if there is one, else its parent.
   let node: unknown = doc.contents;
   let offset = 0;
-  for (const key of path) {
+  for (const [i, key] of path.entries()) {
     if (!isMap(node)) break;
     const pair = node.items.find((p) => (isNode(p.key) ? (p.key as { value?: unknown }).value : p.key) === key);
     if (!pair) break;
-    const target = isNode(pair.value) ? pair.value : pair.key;
+    const last = i === path.length - 1;
+    const target = isNode(pair.value) && !(last && atKey) ? pair.value : pair.key;
     if (isNode(target) && target.range) offset = target.range[0];
     node = pair.value;
   }
@@ -27,8 +28,8 @@ export function parseLabConfig(text: string, file: string): LabTopology {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
   const diags: Diagnostic[] = [];
-  const diag = (path: (string | number)[], message: string, where?: { line: number; col: number }) => {
-    const pos = where ?? positionOf(doc, lc, path);
+  const diag = (path: (string | number)[], message: string, where?: { line: number; col: number }, atKey = false) => {
+    const pos = where ?? positionOf(doc, lc, path, atKey);
     diags.push({ file, ...pos, path: path.join('.'), message, severity: 'error' });
   };
   for (const e of doc.errors) {
@@ -42,7 +43,7 @@ export function parseLabConfig(text: string, file: string): LabTopology {
     for (const issue of parsed.error.issues) {
       const path = issue.path.map((k) => (typeof k === 'symbol' ? String(k) : k));
       if (issue.code === 'unrecognized_keys') {
-        for (const k of issue.keys) diag([...path, k], `unknown key "${k}"`);
+        for (const k of issue.keys) diag([...path, k], `unknown key "${k}"`, undefined, true);
       } else diag(path, issue.message);
     }
     throw new InputError(`${file}: invalid lab config`, diags);

@@ -107,7 +107,8 @@ export async function bootHost(rec: Recorder, paths: LabPaths, topo: LabTopology
     '--console=passive',
     '--capability=CAP_NET_ADMIN,CAP_NET_RAW',
     `--network-namespace-path=/run/netns/${host.netns}`,
-    '-M', host.name,
+    // Machine name: unique across labs (nspawn keys its scratch dirs by it); hostname: the short name.
+    '-M', host.netns,
     `--hostname=${host.name}`,
     `--uuid=${recorded.uuid}`,
     `--bind-ro=${opts.repo}:/srv/repo`,

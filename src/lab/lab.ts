@@ -233,9 +233,9 @@ async function teardown(paths: LabPaths, state: LabState, log: (l: string) => vo
   const topo = state.topology;
   // Orderly poweroff of all hosts at once (short grace), then kill what is left.
   await Promise.all(Object.keys(state.hosts).map((h) => haltHost(rec, topo, h, true, 5_000)));
-  for (const h of Object.keys(state.hosts)) {
-    // nspawn's own per-machine scratch dir (exact path from the recorded name; only if empty).
-    const p = `/run/systemd/nspawn/propagate/${h}`;
+  for (const h of topo.hosts) {
+    // nspawn's own per-machine scratch dir (exact path from the recorded machine name; only if empty).
+    const p = `/run/systemd/nspawn/propagate/${h.netns}`;
     if (existsSync(p)) {
       try {
         rmdirSync(p);
