@@ -13,6 +13,11 @@ export type LoadResult<T> =
 export interface LoadOptions {
   /** Accept an empty document (all defaults); otherwise an empty file is an error. */
   allowEmpty?: boolean;
+  /**
+   * Top-level keys matching this are extension fields, dropped before validation (compose-style
+   * `x-defaults: &d {...}`: a place to put YAML anchors that strict schemas would refuse).
+   */
+  extensionKeys?: RegExp;
 }
 
 /**
@@ -32,7 +37,7 @@ export function loadConfigText<S extends z.ZodType>(
     const empty: Diagnostic = { file, line: 1, col: 1, path: '', message: 'the file is empty', severity: 'error' };
     return { ok: false, source, diagnostics: [empty, ...diagnostics] };
   }
-  const validated = validate(source, schema);
+  const validated = validate(source, schema, options.extensionKeys);
   const all = sortDiagnostics([...diagnostics, ...validated.diagnostics]);
   if (syntaxErrors || !validated.ok) return { ok: false, source, diagnostics: all };
   return { ok: true, value: validated.value, source, diagnostics: all };

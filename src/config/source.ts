@@ -42,7 +42,8 @@ export function formatPath(path: DataPath): string {
  */
 export function parseSource(text: string, file: string): { source: ConfigSource; diagnostics: Diagnostic[] } {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  // merge: YAML 1.1 merge keys (`<<: *defaults`) are how people share host settings; keep them working.
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, merge: true });
   const source: ConfigSource = { file, doc, lines };
   const diagnostics: Diagnostic[] = [];
   for (const [list, severity] of [

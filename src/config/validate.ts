@@ -12,8 +12,12 @@ type RawIssue = z.core.$ZodRawIssue;
 export function validate<S extends z.ZodType>(
   source: ConfigSource,
   schema: S,
+  extensionKeys?: RegExp,
 ): { ok: true; value: z.output<S>; diagnostics: Diagnostic[] } | { ok: false; diagnostics: Diagnostic[] } {
   const data: unknown = source.doc.toJS();
+  if (extensionKeys && data !== null && typeof data === 'object' && !Array.isArray(data)) {
+    for (const key of Object.keys(data)) if (extensionKeys.test(key)) delete (data as Record<string, unknown>)[key];
+  }
   const result = schema.safeParse(data, { error: renderIssue });
   if (result.success) return { ok: true, value: result.data, diagnostics: [] };
   const diagnostics = result.error.issues.flatMap((issue) => locateIssue(source, schema, data, issue));

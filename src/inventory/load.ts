@@ -36,7 +36,7 @@ const nodeIO: SecretIO = {
 
 /** Validate inventory text; never throws for bad input, returns every diagnostic instead. */
 export async function loadInventoryText(text: string, file: string, options: LoadInventoryOptions = {}): Promise<LoadOutcome> {
-  const loaded = loadConfigText(text, file, inventorySchema);
+  const loaded = loadConfigText(text, file, inventorySchema, { extensionKeys: /^x-/ });
   if (!loaded.ok) return { ok: false, diagnostics: loaded.diagnostics };
   const { source, value: raw } = loaded;
   const diagnostics: Diagnostic[] = [...loaded.diagnostics];

@@ -47,6 +47,8 @@ export const secretRefSchema = z
   )
   .refine((s) => (s.env === undefined) !== (s.file === undefined), {
     error: 'a secret needs exactly one of env or file',
+    // Only judge a well-formed mapping: `{ evn: X }` is already reported as an unknown key.
+    when: (payload) => (payload.issues ?? []).length === 0,
   });
 
 const sshFields = {

@@ -423,3 +423,26 @@ test('a negative weight too small to move the VIP is a warning', async () => {
     'inv.yml:19:45: warning: vrrp.checks.nginx.weight: a failing nginx check lowers lb5 of VI_1 to 150-20=130, not below lb6 (100): it will not move the VIP',
   ]);
 });
+
+test('misspelled secret source', async () => {
+  await expectProblems(inventory({ 17: '      auth: { type: PASS, pass: { evn: PASS } }' }), [
+    'inv.yml:17:35: vrrp.instances[0].auth.pass.evn: unknown key (did you mean env?)',
+  ]);
+});
+
+test('empty secret mapping', async () => {
+  await expectProblems(inventory({ 17: '      auth: { type: PASS, pass: { } }' }), [
+    'inv.yml:17:33: vrrp.instances[0].auth.pass: a secret needs exactly one of env or file',
+  ]);
+});
+
+test('x- keys hold anchors; merged keys are still validated', async () => {
+  await expectProblems(inventory({ 1: 'x-ssh: &ssh { user: root }\nssh: { <<: *ssh, port: 22 }' }), []);
+  await expectProblems(inventory({ 2: 'x-d: &d { ssh: { port: 2 } }\nweb:', 8: '    lb5: { <<: *d, address: 10.0.0.5, prot: 1 }' }), [
+    'inv.yml:9:39: lb.hosts.lb5.prot: unknown key',
+  ]);
+});
+
+test('unknown top-level key that is not an x- extension', async () => {
+  await expectProblems(inventory({ 1: 'defaults: &d { user: root }\nssh: *d' }), ['inv.yml:1:1: defaults: unknown key']);
+});
