@@ -1,0 +1,722 @@
+// haupd's event loop: the wiring between the pure parts (receive validation, the instance state
+// machine, sync groups) and the effects (raw sockets, VIPs, gratuitous ARP, tracking, notify
+// scripts, logs, status socket, metrics).
+//
+//   raw socket per interface -> private copy -> validateDatagram (drops counted by reason)
+//     -> instance (or its sync group).handle(advert) -> actions, executed IN ORDER per instance
+//   one timer, set to the earliest deadline of all instances -> handle(timer)
+//   tracking (scripts, interfaces, partition guard) -> priority / fault / fault-clear events
+//
+// Operation:
+//   start    remove stale copies of our VIPs (a previous daemon killed with -9) BEFORE anything
+//            else, open sockets, start instances, trackers, status socket and metrics
+//   SIGHUP   reload: unchanged instances (same fingerprint) keep their state and mastership;
+//            changed ones hand over and restart; removed ones hand over and stop; an invalid
+//            config is logged (every diagnostic) and the running one stays
+//   SIGTERM  graceful handover: masters send priority 0 and keep their VIPs until they see the
+//            new master's advert (or handover_timeout), then release; notify stop; exit 0.
+//            A second SIGTERM (or SIGINT) releases at once.
+// An exception while handling one instance is logged and puts that instance into Fault: it never
+// kills the daemon silently, and never leaves the other instances without adverts.
+import { performance } from 'node:perf_hooks';
+import { encodeAdvert, type Advert } from './codec.ts';
+import { loadConfigFile, type HaupdConfig, type InstanceConfig } from './config.ts';
+import { VrrpInstance, type Action, type InstanceEvent, type InstanceSnapshot } from './instance.ts';
+import { createLogger, type Logger } from './log.ts';
+import { expectedInstance, newDropCounters, validateDatagram, type DropCounters, type ExpectedInstance } from './receive.ts';
+import { releaseInstances } from './release.ts';
+import { openVrrpSocket, VRRP_MULTICAST_GROUP, type VrrpSocket } from './socket.ts';
+import { SyncGroup } from './sync-group.ts';
+import { addVips, formatVip, removeVips } from './vip.ts';
+import { formatDiagnostic } from '../util/errors.ts';
+import { IoServices, type DaemonIo, type Tracking } from './daemon-io.ts';
+
+/** How long a SIGTERM waits beyond handover_timeout before releasing everything regardless. */
+const SHUTDOWN_GRACE_MS = 2000;
+/** Retry opening the socket of an instance whose interface is missing or has no address. */
+const SOCKET_RETRY_MS = 2000;
+
+interface Expected extends ExpectedInstance {
+  unit: Unit;
+}
+
+/** One configured instance at run time. */
+interface Unit {
+  cfg: InstanceConfig;
+  machine: VrrpInstance;
+  group: SyncGroup | null;
+  iface: Iface | null;
+  expected: Expected | null;
+  /** Actions run strictly in order per instance (add VIPs before GARP and the advert). */
+  queue: Promise<void>;
+  /** Sources of faults we raised (interface missing, internal error) so they can be cleared. */
+  tracking: Tracking | null;
+  /** Shutdown finished (`stopped` action seen). */
+  stopped: boolean;
+  /** Called when the unit has stopped (reload replacement, daemon exit). */
+  onStopped: (() => void)[];
+  lastError?: string;
+  startedAt: number;
+}
+
+/** One raw socket per interface, shared by that interface's instances. */
+interface Iface {
+  name: string;
+  socket: VrrpSocket;
+  byVrid: Map<number, Expected>;
+  counters: DropCounters;
+  users: number;
+}
+
+export interface DaemonOptions {
+  configFile: string;
+  /** Tests inject a logger; by default JSON lines on stdout. */
+  log?: Logger;
+  /** Install SIGHUP/SIGTERM/SIGINT handlers (default true). */
+  signals?: boolean;
+  /** I/O services (GARP, notify, tracking, status, metrics); tests may replace them. */
+  io?: DaemonIo;
+}
+
+export class Daemon {
+  private config: HaupdConfig;
+  private readonly log: Logger;
+  private readonly units = new Map<string, Unit>();
+  private readonly groups = new Map<string, SyncGroup>();
+  private readonly ifaces = new Map<string, Iface>();
+  private timer: NodeJS.Timeout | null = null;
+  private timerAt = Infinity;
+  private shuttingDown = false;
+  private finished: ((code: number) => void) | null = null;
+  private readonly done: Promise<number>;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private readonly io: DaemonIo;
+  private reloading = false;
+  private readonly startedAt = Date.now();
+  private reloads = { ok: 0, failed: 0, lastAt: null as string | null, lastError: null as string | null };
+
+  constructor(config: HaupdConfig, log: Logger, io: DaemonIo) {
+    this.config = config;
+    this.log = log;
+    this.io = io;
+    this.done = new Promise((resolve) => (this.finished = resolve));
+  }
+
+  /** Resolves with the exit code once the daemon has stopped. */
+  get exited(): Promise<number> {
+    return this.done;
+  }
+
+  now(): number {
+    return performance.now();
+  }
+
+  // ─── Start ──────────────────────────────────────────────────────────────────────────────
+
+  async start(): Promise<void> {
+    const c = this.config;
+    this.log.info('starting', { config: c.file, instances: c.instances.map((i) => i.name), pid: process.pid });
+    // Before anything else: a previous daemon killed with -9 may have left our VIPs behind.
+    await releaseInstances(c.instances, this.log);
+    await this.io.startServices(c, this.statusProvider());
+    await this.startInstances(c.instances);
+    this.io.startPartitionGuard(c.partitionGuard, (event) => this.broadcast(event));
+    this.schedule();
+    this.log.info('started', { instances: c.instances.length });
+  }
+
+  private async startInstances(list: readonly InstanceConfig[]): Promise<void> {
+    const created: Unit[] = [];
+    for (const cfg of list) {
+      try {
+        created.push(await this.createUnit(cfg));
+      } catch (err) {
+        this.log.error('instance_create_failed', { instance: cfg.name, error: err });
+      }
+    }
+    this.buildGroups(created);
+    const now = this.now();
+    for (const u of created) this.dispatch(u, { type: 'start' }, now);
+    if (created.some((u) => !u.iface)) this.armSocketRetry();
+  }
+
+  private async createUnit(cfg: InstanceConfig): Promise<Unit> {
+    const iface = await this.acquireIface(cfg).catch((err: unknown) => {
+      this.log.error('socket_open_failed', { instance: cfg.name, interface: cfg.interface, error: (err as Error).message });
+      return null;
+    });
+    const unit: Unit = {
+      cfg,
+      machine: this.newMachine(cfg, iface?.socket.primary ?? '0.0.0.0'),
+      group: null,
+      iface,
+      expected: null,
+      queue: Promise.resolve(),
+      tracking: null,
+      stopped: false,
+      onStopped: [],
+      startedAt: Date.now(),
+    };
+    if (iface) this.register(unit, iface);
+    else unit.machine.handle({ type: 'fault', source: `socket:${cfg.interface}`, reason: `no VRRP socket on ${cfg.interface} (interface missing or without IPv4 address)` }, this.now());
+    this.units.set(cfg.name, unit);
+    unit.tracking = this.io.startTracking(cfg, (event) => this.dispatch(unit, event, this.now()), this.log.child({ instance: cfg.name }));
+    return unit;
+  }
+
+  private newMachine(cfg: InstanceConfig, primary: string): VrrpInstance {
+    return new VrrpInstance({
+      name: cfg.name,
+      vrid: cfg.vrid,
+      version: cfg.version,
+      priority: cfg.priority,
+      advertIntervalCs: cfg.advertIntervalCs,
+      primaryAddress: primary,
+      preempt: cfg.preempt,
+      preemptDelayMs: cfg.preemptDelayMs,
+      peers: Object.entries(cfg.peers).map(([address, priority]) => ({ address, priority })),
+      handoverTimeoutMs: this.config.handoverTimeoutMs,
+    });
+  }
+
+  private buildGroups(created: Unit[]): void {
+    for (const g of this.config.syncGroups) {
+      const members = g.instances.map((n) => this.units.get(n)).filter((u): u is Unit => u !== undefined && !u.stopped);
+      // A group is built once, from units created together (start, or a reload that changed it).
+      if (!members.some((m) => created.includes(m))) continue;
+      if (members.length !== g.instances.length) {
+        this.log.error('sync_group_incomplete', { group: g.name, members: members.map((m) => m.cfg.name) });
+      }
+      const group = new SyncGroup(g.name, members.map((m) => m.machine));
+      this.groups.set(g.name, group);
+      for (const m of members) m.group = group;
+    }
+  }
+
+  // ─── Sockets ────────────────────────────────────────────────────────────────────────────
+
+  private allVipAddresses(): string[] {
+    return [...this.units.values()].flatMap((u) => u.cfg.vips.map((v) => v.address)).concat(this.config.instances.flatMap((i) => i.vips.map((v) => v.address)));
+  }
+
+  private async acquireIface(cfg: InstanceConfig): Promise<Iface> {
+    let iface = this.ifaces.get(cfg.interface);
+    if (!iface) {
+      const socket = await openVrrpSocket(cfg.interface, { excludeFromPrimary: this.allVipAddresses() });
+      const created: Iface = { name: cfg.interface, socket, byVrid: new Map(), counters: newDropCounters(), users: 0 };
+      socket.onPacket((packet) => this.onPacket(created, packet));
+      socket.onError((err) => this.log.warn('socket_error', { interface: cfg.interface, error: err.message }));
+      this.ifaces.set(cfg.interface, created);
+      iface = created;
+      this.log.info('socket_open', { interface: cfg.interface, primary: socket.primary, ifindex: socket.ifindex });
+    }
+    iface.users++;
+    return iface;
+  }
+
+  private releaseIface(iface: Iface): void {
+    iface.users--;
+    if (iface.users <= 0 && this.ifaces.get(iface.name) === iface) {
+      iface.socket.close();
+      this.ifaces.delete(iface.name);
+      this.log.info('socket_closed', { interface: iface.name });
+    }
+  }
+
+  private register(unit: Unit, iface: Iface): void {
+    const cfg = unit.cfg;
+    const exp = expectedInstance({
+      version: cfg.version,
+      vrid: cfg.vrid,
+      advertIntervalCs: cfg.advertIntervalCs,
+      addresses: cfg.vips.map((v) => v.address),
+      unicastPeers: cfg.unicastPeers,
+    });
+    // The PASS bytes come from the secret file already padded to 8 (never a string we could log).
+    const expected: Expected = cfg.auth ? { ...exp, authType: 1, authData: cfg.auth.data, unit } : { ...exp, unit };
+    unit.expected = expected;
+    iface.byVrid.set(cfg.vrid, expected);
+  }
+
+  private unregister(unit: Unit): void {
+    const iface = unit.iface;
+    if (!iface) return;
+    if (iface.byVrid.get(unit.cfg.vrid)?.unit === unit) iface.byVrid.delete(unit.cfg.vrid);
+    unit.iface = null;
+    this.releaseIface(iface);
+  }
+
+  /** Instances whose interface was missing at start: retry until it appears. */
+  private armSocketRetry(): void {
+    if (this.retryTimer || this.shuttingDown) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      void this.retrySockets();
+    }, SOCKET_RETRY_MS);
+    this.retryTimer.unref();
+  }
+
+  private async retrySockets(): Promise<void> {
+    let missing = false;
+    for (const unit of this.units.values()) {
+      if (unit.iface || unit.stopped || this.shuttingDown) continue;
+      let iface: Iface;
+      try {
+        iface = await this.acquireIface(unit.cfg);
+      } catch {
+        missing = true;
+        continue;
+      }
+      // The primary address is part of the machine's identity (tie-break, own-advert filter):
+      // the socket-less machine is replaced; it never held VIPs.
+      const old = unit.machine;
+      unit.machine = this.newMachine(unit.cfg, iface.socket.primary);
+      unit.iface = iface;
+      this.register(unit, iface);
+      if (unit.group) this.log.warn('sync_group_member_late', { instance: unit.cfg.name, note: 'member started outside its group after its interface appeared' });
+      unit.group = null;
+      for (const f of old.snapshot().faults) if (!f.source.startsWith('socket:')) unit.machine.handle({ type: 'fault', source: f.source, reason: f.reason }, this.now());
+      this.log.info('socket_recovered', { instance: unit.cfg.name, interface: unit.cfg.interface });
+      this.dispatch(unit, { type: 'start' }, this.now());
+    }
+    if (missing) this.armSocketRetry();
+    this.schedule();
+  }
+
+  // ─── Events ─────────────────────────────────────────────────────────────────────────────
+
+  private onPacket(iface: Iface, packet: Buffer): void {
+    const result = validateDatagram(packet, iface.byVrid, iface.counters);
+    if (!result.ok) {
+      if (result.instance) {
+        // A packet for one of our VRIDs that failed a check: worth a debug line (never the bytes).
+        this.log.debug('advert_dropped', { interface: iface.name, instance: result.instance.unit.cfg.name, reason: result.reason });
+      }
+      return;
+    }
+    const unit = result.instance.unit;
+    if (result.addressMismatch) {
+      this.log.warn('advert_address_mismatch', { instance: unit.cfg.name, from: result.from, addresses: result.advert.addresses });
+    }
+    // Our own adverts: multicast loop is off, but a unicast peer list may include us.
+    if (result.from === iface.socket.primary) return;
+    this.dispatch(unit, { type: 'advert', advert: { from: result.from, priority: result.advert.priority, advertIntervalCs: result.advert.advertIntervalCs } }, this.now());
+  }
+
+  /** Same event for every live instance (partition guard). */
+  private broadcast(event: InstanceEvent): void {
+    const now = this.now();
+    for (const u of this.units.values()) if (!u.stopped) this.dispatch(u, event, now);
+  }
+
+  /** Feed one event to an instance (through its sync group), then run the actions. */
+  private dispatch(unit: Unit, event: InstanceEvent, now: number): void {
+    if (unit.stopped) return;
+    let actions: Action[];
+    try {
+      actions = unit.group ? unit.group.handle(unit.cfg.name, event, now) : unit.machine.handle(event, now);
+    } catch (err) {
+      this.instanceCrashed(unit, err, event.type);
+      return;
+    }
+    this.run(actions);
+    this.schedule();
+  }
+
+  /** Log, then Fault: the machine releases its VIPs and sends priority 0 if it was master. */
+  private instanceCrashed(unit: Unit, err: unknown, during: string): void {
+    unit.lastError = err instanceof Error ? err.message : String(err);
+    this.log.error('instance_error', { instance: unit.cfg.name, during, error: err });
+    try {
+      this.run(unit.machine.handle({ type: 'fault', source: 'internal', reason: `internal error: ${unit.lastError}` }, this.now()));
+    } catch (again) {
+      // The machine cannot even take a fault: drop our VIPs by hand so nothing is held blindly.
+      this.log.error('instance_broken', { instance: unit.cfg.name, error: again });
+      void removeVips(unit.cfg.interface, unit.cfg.vips);
+    }
+  }
+
+  private onTimer(): void {
+    this.timer = null;
+    this.timerAt = Infinity;
+    const now = this.now();
+    const seen = new Set<SyncGroup>();
+    for (const unit of [...this.units.values()]) {
+      if (unit.stopped) continue;
+      if (unit.group) {
+        if (seen.has(unit.group)) continue;
+        seen.add(unit.group);
+        const deadline = unit.group.nextDeadline();
+        if (deadline === undefined || deadline > now) continue;
+        try {
+          this.run(unit.group.handleAll({ type: 'timer' }, now));
+        } catch (err) {
+          this.instanceCrashed(unit, err, 'timer');
+        }
+        continue;
+      }
+      const deadline = unit.machine.nextDeadline();
+      if (deadline === undefined || deadline > now) continue;
+      try {
+        this.run(unit.machine.handle({ type: 'timer' }, now));
+      } catch (err) {
+        this.instanceCrashed(unit, err, 'timer');
+      }
+    }
+    this.schedule();
+  }
+
+  /** One timer for the whole daemon, at the earliest deadline of any instance. */
+  private schedule(): void {
+    let next = Infinity;
+    for (const u of this.units.values()) {
+      if (u.stopped) continue;
+      const d = u.machine.nextDeadline();
+      if (d !== undefined && d < next) next = d;
+    }
+    if (next === this.timerAt && this.timer) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.timerAt = next;
+    if (next === Infinity) return;
+    this.timer = setTimeout(() => this.onTimer(), Math.max(0, Math.ceil(next - this.now())));
+  }
+
+  // ─── Actions ────────────────────────────────────────────────────────────────────────────
+
+  private run(actions: Action[]): void {
+    for (const action of actions) {
+      const unit = this.units.get(action.instance);
+      if (!unit) continue;
+      unit.queue = unit.queue.then(() => this.execute(unit, action)).catch((err: unknown) => {
+        this.log.error('action_failed', { instance: unit.cfg.name, action: action.type, error: err });
+      });
+    }
+  }
+
+  private async execute(unit: Unit, action: Action): Promise<void> {
+    const cfg = unit.cfg;
+    switch (action.type) {
+      case 'add-vips': {
+        const results = await addVips(cfg.interface, cfg.vips);
+        for (const r of results) {
+          if (!r.ok) this.log.error('vip_add_failed', { instance: cfg.name, vip: formatVip(r.vip), interface: cfg.interface, error: r.error });
+        }
+        this.log.info('vips_added', { instance: cfg.name, interface: cfg.interface, vips: cfg.vips.map(formatVip), ms: Math.max(0, ...results.map((r) => r.durationMs)) });
+        return;
+      }
+      case 'remove-vips': {
+        this.io.cancelGarp(cfg.name);
+        const results = await removeVips(cfg.interface, cfg.vips);
+        for (const r of results) {
+          if (!r.ok) this.log.error('vip_remove_failed', { instance: cfg.name, vip: formatVip(r.vip), interface: cfg.interface, error: r.error });
+        }
+        this.log.info('vips_removed', { instance: cfg.name, interface: cfg.interface, vips: cfg.vips.map(formatVip) });
+        return;
+      }
+      case 'garp':
+        this.io.garp(cfg, action.why, this.log.child({ instance: cfg.name }));
+        return;
+      case 'send-advert':
+        await this.sendAdvert(unit, action.priority);
+        return;
+      case 'transition':
+        this.log.info('transition', { instance: cfg.name, from: action.from, to: action.to, cause: action.cause, reason: action.reason, priority: unit.machine.snapshot().effectivePriority });
+        // Notify scripts run in order, each after the previous finished; never awaited here so
+        // a slow script cannot delay adverts (the notify service keeps its own order).
+        this.io.notify(cfg, action.to === 'init' ? 'stop' : action.to, unit.machine.snapshot().effectivePriority, this.log.child({ instance: cfg.name }));
+        return;
+      case 'stopped':
+        this.unitStopped(unit);
+        return;
+    }
+  }
+
+  private async sendAdvert(unit: Unit, priority: number): Promise<void> {
+    const iface = unit.iface;
+    if (!iface) return;
+    const cfg = unit.cfg;
+    const snap = unit.machine.snapshot();
+    const advert: Advert = {
+      version: cfg.version,
+      vrid: cfg.vrid,
+      priority,
+      addresses: unit.expected?.addresses ?? cfg.vips.map((v) => v.address),
+      advertIntervalCs: cfg.advertIntervalCs,
+      authType: cfg.version === 2 && cfg.auth ? 1 : 0,
+      authData: cfg.version === 2 ? (cfg.auth?.data ?? Buffer.alloc(8)) : Buffer.alloc(0),
+      checksum: 0,
+    };
+    void snap;
+    const targets = cfg.unicastPeers.length > 0 ? cfg.unicastPeers : [VRRP_MULTICAST_GROUP];
+    for (const dst of targets) {
+      const msg = encodeAdvert(advert, { src: iface.socket.primary, dst, v3Checksum: cfg.v3Checksum });
+      try {
+        await iface.socket.send(dst, msg);
+      } catch (err) {
+        // ENETDOWN while the link is down, etc.: the tracker turns that into Fault.
+        this.log.debug('advert_send_failed', { instance: cfg.name, dst, error: (err as Error).message });
+      }
+    }
+  }
+
+  private unitStopped(unit: Unit): void {
+    unit.stopped = true;
+    unit.tracking?.stop();
+    unit.tracking = null;
+    this.io.cancelGarp(unit.cfg.name);
+    this.unregister(unit);
+    if (this.units.get(unit.cfg.name) === unit) this.units.delete(unit.cfg.name);
+    if (unit.group && [...this.units.values()].every((u) => u.group !== unit.group)) {
+      for (const [name, g] of this.groups) if (g === unit.group) this.groups.delete(name);
+    }
+    for (const cb of unit.onStopped.splice(0)) cb();
+    if (this.shuttingDown && this.units.size === 0) void this.finish(0);
+  }
+
+  // ─── Reload ─────────────────────────────────────────────────────────────────────────────
+
+  async reload(): Promise<boolean> {
+    if (this.shuttingDown) return false;
+    if (this.reloading) {
+      this.log.warn('reload_busy', { note: 'a reload is already running; this SIGHUP is ignored' });
+      return false;
+    }
+    this.reloading = true;
+    try {
+      return await this.reloadNow();
+    } finally {
+      this.reloading = false;
+    }
+  }
+
+  private async reloadNow(): Promise<boolean> {
+    const file = this.config.file;
+    this.log.info('reload_requested', { config: file });
+    const { config, diagnostics } = await loadConfigFile(file);
+    for (const d of diagnostics) this.log[d.severity === 'error' ? 'error' : 'warn']('config_diagnostic', { diagnostic: formatDiagnostic(d) });
+    if (!config) {
+      this.reloads.failed++;
+      this.reloads.lastError = `${diagnostics.filter((d) => d.severity === 'error').length} errors in ${file}`;
+      this.log.error('reload_rejected', { config: file, errors: diagnostics.filter((d) => d.severity === 'error').length, note: 'the running configuration stays in force' });
+      return false;
+    }
+    const old = this.config;
+    this.config = config;
+    this.log.setLevel(config.logLevel);
+
+    const next = new Map(config.instances.map((i) => [i.name, i]));
+    const groupOfNew = new Map(config.syncGroups.flatMap((g) => g.instances.map((n) => [n, JSON.stringify(g)] as const)));
+    const groupOfOld = new Map(old.syncGroups.flatMap((g) => g.instances.map((n) => [n, JSON.stringify(g)] as const)));
+    const kept: string[] = [];
+    const restart: InstanceConfig[] = [];
+    const stops: Promise<void>[] = [];
+    for (const unit of [...this.units.values()]) {
+      const want = next.get(unit.cfg.name);
+      const unchanged =
+        want !== undefined &&
+        want.fingerprint === unit.cfg.fingerprint &&
+        groupOfNew.get(unit.cfg.name) === groupOfOld.get(unit.cfg.name) &&
+        old.handoverTimeoutMs === config.handoverTimeoutMs;
+      if (unchanged) {
+        unit.cfg = want;
+        kept.push(want.name);
+        continue;
+      }
+      stops.push(this.stopUnit(unit, false));
+      if (want) restart.push(want);
+    }
+    const added = config.instances.filter((i) => !this.units.has(i.name) && !restart.includes(i));
+    this.log.info('reload_plan', {
+      kept,
+      restarted: restart.map((i) => i.name),
+      added: added.map((i) => i.name),
+      removed: [...this.units.keys()].filter((n) => !next.has(n)),
+    });
+    await this.io.reconfigure(old, config, this.statusProvider());
+    this.io.startPartitionGuard(config.partitionGuard, (event) => this.broadcast(event));
+    await Promise.all(stops);
+    // New and changed instances: clean up VIPs they may have left (e.g. a changed prefix) first.
+    const fresh = [...restart, ...added];
+    await releaseInstances(fresh.filter((i) => !this.unitHoldsVips(i)), this.log);
+    await this.startInstances(fresh);
+    this.schedule();
+    this.reloads.ok++;
+    this.reloads.lastAt = new Date().toISOString();
+    this.reloads.lastError = null;
+    this.log.info('reloaded', { config: file, instances: config.instances.length });
+    return true;
+  }
+
+  /** True when a running (unchanged) instance holds one of `cfg`'s VIPs on the same interface. */
+  private unitHoldsVips(cfg: InstanceConfig): boolean {
+    const wanted = new Set(cfg.vips.map((v) => v.address));
+    return [...this.units.values()].some((u) => u.cfg.interface === cfg.interface && u.machine.snapshot().vipsHeld && u.cfg.vips.some((v) => wanted.has(v.address)));
+  }
+
+  /** Shut one instance down (handover unless immediate); resolves once it has stopped. */
+  private stopUnit(unit: Unit, immediate: boolean): Promise<void> {
+    if (unit.stopped) return Promise.resolve();
+    const stopped = new Promise<void>((resolve) => unit.onStopped.push(resolve));
+    // Take it out of the name map now so a replacement can be registered; actions still find it.
+    this.dispatch(unit, { type: 'shutdown', immediate }, this.now());
+    return stopped;
+  }
+
+  // ─── Shutdown ───────────────────────────────────────────────────────────────────────────
+
+  /** Graceful handover of every master, then exit 0. Called twice = release at once. */
+  shutdown(immediate = false): void {
+    const now = this.now();
+    if (this.shuttingDown) {
+      if (!immediate) return;
+      this.log.warn('shutdown_immediate', { note: 'releasing every VIP now' });
+      for (const u of [...this.units.values()]) this.dispatch(u, { type: 'shutdown', immediate: true }, now);
+      return;
+    }
+    this.shuttingDown = true;
+    this.log.info('shutdown', { immediate, handoverTimeoutMs: this.config.handoverTimeoutMs });
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.io.stopPartitionGuard();
+    if (this.units.size === 0) {
+      void this.finish(0);
+      return;
+    }
+    for (const u of [...this.units.values()]) this.dispatch(u, { type: 'shutdown', immediate }, now);
+    // Bounded: whatever happens, the VIPs are released and the daemon exits.
+    const guard = setTimeout(() => {
+      this.log.warn('shutdown_timeout', { note: 'handover did not finish; releasing at once' });
+      const t = this.now();
+      for (const u of [...this.units.values()]) this.dispatch(u, { type: 'shutdown', immediate: true }, t);
+      setTimeout(() => void this.finish(0), 1000).unref();
+    }, this.config.handoverTimeoutMs + SHUTDOWN_GRACE_MS);
+    guard.unref();
+  }
+
+  private async finish(code: number): Promise<void> {
+    if (!this.finished) return;
+    const resolve = this.finished;
+    this.finished = null;
+    if (this.timer) clearTimeout(this.timer);
+    // Let queued actions (VIP removal, the last adverts) and notify scripts complete.
+    await Promise.all([...this.units.values()].map((u) => u.queue));
+    await this.io.drainNotify(5000);
+    for (const iface of this.ifaces.values()) iface.socket.close();
+    this.ifaces.clear();
+    await this.io.stopServices();
+    this.log.info('stopped', { code });
+    resolve(code);
+  }
+
+  // ─── Status ─────────────────────────────────────────────────────────────────────────────
+
+  statusProvider(): () => DaemonStatus {
+    return () => this.status();
+  }
+
+  status(): DaemonStatus {
+    const now = this.now();
+    const wall = Date.now();
+    const toWall = (t: number | undefined): string | undefined => (t === undefined ? undefined : new Date(wall - (now - t)).toISOString());
+    const instances = [...this.units.values()].map((u) => {
+      const s = u.machine.snapshot();
+      return {
+        name: s.name,
+        interface: u.cfg.interface,
+        vrid: s.vrid,
+        version: s.version,
+        state: s.state,
+        priority: s.configuredPriority,
+        effectivePriority: s.effectivePriority,
+        vips: u.cfg.vips.map(formatVip),
+        vipsHeld: s.vipsHeld,
+        primaryAddress: u.iface?.socket.primary ?? null,
+        syncGroup: u.cfg.syncGroup,
+        masterSeen: s.masterSeen ? { address: s.masterSeen.address, priority: s.masterSeen.priority, self: s.masterSeen.self, at: toWall(s.masterSeen.at) } : null,
+        lastTransition: s.lastTransition ? { from: s.lastTransition.from, to: s.lastTransition.to, cause: s.lastTransition.cause, reason: s.lastTransition.reason, at: toWall(s.lastTransition.at) } : null,
+        faults: s.faults,
+        handover: s.handover ? { since: toWall(s.handover.since), deadline: toWall(s.handover.deadline), newMaster: s.handover.newMaster ?? null } : null,
+        tracking: u.tracking?.status() ?? null,
+        counters: s.counters,
+        lastError: u.lastError ?? null,
+        snapshot: s,
+      };
+    });
+    const interfaces = [...this.ifaces.values()].map((i) => ({ name: i.name, primary: i.socket.primary, counters: i.counters }));
+    return {
+      pid: process.pid,
+      config: this.config.file,
+      startedAt: new Date(this.startedAt).toISOString(),
+      shuttingDown: this.shuttingDown,
+      reloads: { ...this.reloads },
+      instances,
+      interfaces,
+    };
+  }
+}
+
+export interface InstanceStatus {
+  name: string;
+  interface: string;
+  vrid: number;
+  version: 2 | 3;
+  state: string;
+  priority: number;
+  effectivePriority: number;
+  vips: string[];
+  vipsHeld: boolean;
+  primaryAddress: string | null;
+  syncGroup: string | null;
+  masterSeen: { address: string; priority: number; self: boolean; at: string | undefined } | null;
+  lastTransition: { from: string; to: string; cause: string; reason: string; at: string | undefined } | null;
+  faults: { source: string; reason: string }[];
+  handover: { since: string | undefined; deadline: string | undefined; newMaster: string | null } | null;
+  tracking: unknown;
+  counters: InstanceSnapshot['counters'];
+  lastError: string | null;
+  /** The state machine's own snapshot (monotonic times), for metrics. */
+  snapshot: InstanceSnapshot;
+}
+
+export interface DaemonStatus {
+  pid: number;
+  config: string;
+  startedAt: string;
+  shuttingDown: boolean;
+  reloads: { ok: number; failed: number; lastAt: string | null; lastError: string | null };
+  instances: InstanceStatus[];
+  interfaces: { name: string; primary: string; counters: DropCounters }[];
+}
+
+/** Load the config, start the daemon, wire the signals; resolves with the exit code. */
+export async function runDaemon(opts: DaemonOptions): Promise<number> {
+  const { config, diagnostics } = await loadConfigFile(opts.configFile);
+  const log = opts.log ?? createLogger({ level: config?.logLevel ?? 'info' });
+  for (const d of diagnostics) log[d.severity === 'error' ? 'error' : 'warn']('config_diagnostic', { diagnostic: formatDiagnostic(d) });
+  if (!config) {
+    process.stderr.write(diagnostics.map(formatDiagnostic).join('\n') + '\n');
+    return 2;
+  }
+  const daemon = new Daemon(config, log, opts.io ?? new IoServices(log));
+  const handlers: [NodeJS.Signals, () => void][] = [
+    ['SIGHUP', () => void daemon.reload()],
+    ['SIGTERM', () => daemon.shutdown(false)],
+    ['SIGINT', () => daemon.shutdown(true)],
+  ];
+  if (opts.signals !== false) for (const [sig, h] of handlers) process.on(sig, h);
+  // Last resort: an exception outside any instance handler is logged, never silent.
+  const onUncaught = (err: unknown): void => log.error('uncaught_exception', { error: err });
+  process.on('uncaughtException', onUncaught);
+  process.on('unhandledRejection', onUncaught);
+  try {
+    await daemon.start();
+  } catch (err) {
+    log.error('start_failed', { error: err });
+    daemon.shutdown(true);
+  }
+  const code = await daemon.exited;
+  for (const [sig, h] of handlers) process.off(sig, h);
+  process.off('uncaughtException', onUncaught);
+  process.off('unhandledRejection', onUncaught);
+  return code;
+}
