@@ -40,7 +40,9 @@
 //    config lists the complete peer set takes over at once on priority 0 if it is the highest
 //    remaining peer (no Skew wait).
 // b. Split brain healed: a master that hears a lower-priority (or priority-0) advert from
-//    another master answers with an advert AND asks for gratuitous ARP at once (rate-limited).
+//    another master answers with an advert AND asks for gratuitous ARP at once (rate-limited);
+//    a master that yields to a better one sends priority 0, so the winner hears about the split
+//    brain even when its own advert arrived first.
 // c. Every transition carries a machine cause and a human reason, kept in the snapshot.
 
 import { HaupError } from '../util/errors.ts';
@@ -352,7 +354,7 @@ export class VrrpInstance {
     return out;
   }
 
-  /** A sync group member fell back to Backup: a master follows (VIPs drained like a yield). */
+  /** A sync group member fell back to Backup: a master follows (priority 0, VIPs drained, like a yield). */
   forceBackup(now: number, reason: string): Action[] {
     const out: Action[] = [];
     if (this.stopped || this.handover || this.state !== 'master') return out;
@@ -407,7 +409,10 @@ export class VrrpInstance {
         this.becomeMaster(now, 'priority_zero_known_peers', reason, out);
         return;
       }
-      this.masterDownAt = now + this.skewMs();
+      // Priority 0 hastens the takeover, never delays it: a second leaver (or a yielding
+      // master's priority 0) must not push back a Master_Down that is already closer.
+      const skewAt = now + this.skewMs();
+      this.masterDownAt = this.masterDownAt === undefined ? skewAt : Math.min(this.masterDownAt, skewAt);
       return;
     }
 
@@ -601,8 +606,15 @@ export class VrrpInstance {
     return true;
   }
 
-  /** Yield to another master: Backup now, VIPs after the drain delay. */
+  /**
+   * Yield to another master: priority 0 now, Backup now, VIPs after the drain delay.
+   * The priority 0 is what heals a split brain whichever advert crosses first: if the winner's
+   * advert reaches us before ours reaches it, the winner never hears a lower priority, and
+   * without this it would never learn that clients still point at us (keepalived's 45 s black
+   * hole). A master answers priority 0 with an advert and gratuitous ARP.
+   */
   private leaveMasterForBackup(now: number, cause: TransitionCause, reason: string, out: Action[]): void {
+    this.sendAdvert(0, out);
     this.advertAt = undefined;
     this.masterDownAt = now + this.masterDownIntervalMs(this.masterAdverIntervalCs);
     this.counters.releaseMaster++;

@@ -222,6 +222,13 @@ describe('backup', () => {
     assert.equal(c.inst.snapshot().counters.priorityZeroReceived, 1);
   });
 
+  test('priority 0 never postpones a Master_Down that is already closer than Skew', () => {
+    const c = backupWithMaster();
+    c.advanceTo(3200); // Master_Down due at 3609.375
+    c.advert(PEER_LO, 0); // e.g. another master yielding: Skew would be 3809.375
+    assert.equal(c.inst.nextDeadline(), 3609.375);
+  });
+
   test('v3 priority 0: Skew uses the learned master interval', () => {
     const c = backupWithMaster({ version: 3, advertIntervalCs: 10 });
     c.advanceTo(50);
@@ -249,7 +256,7 @@ describe('master', () => {
     const c = master();
     const t0 = c.now;
     const acts = c.advert(PEER_HI, 150);
-    assert.deepEqual(brief(acts), ['transition:master>backup']);
+    assert.deepEqual(brief(acts), ['send-advert:0', 'transition:master>backup'], 'priority 0 tells the winner we held the VIPs');
     const t = transitions(acts)[0];
     assert.equal(t?.cause, 'higher_priority');
     assert.equal(t?.reason, `higher priority advert from ${PEER_HI} (prio 150)`);
@@ -266,7 +273,7 @@ describe('master', () => {
 
   test('releaseDrainMs 0 releases the VIPs in the same step (keepalived behaviour)', () => {
     const c = master({ releaseDrainMs: 0 });
-    assert.deepEqual(brief(c.advert(PEER_HI, 150)), ['remove-vips', 'transition:master>backup']);
+    assert.deepEqual(brief(c.advert(PEER_HI, 150)), ['send-advert:0', 'remove-vips', 'transition:master>backup']);
   });
 
   test('v3: yielding learns the new master interval', () => {
@@ -281,7 +288,7 @@ describe('master', () => {
   test('equal priority: the higher primary IP wins, compared as unsigned 32-bit', () => {
     const lowIp = master({ primaryAddress: '10.0.0.5' });
     const acts = lowIp.advert('198.18.10.6', 100); // 198 > 127: negative as a signed int
-    assert.deepEqual(brief(acts), ['transition:master>backup']);
+    assert.deepEqual(brief(acts), ['send-advert:0', 'transition:master>backup']);
     assert.equal(transitions(acts)[0]?.cause, 'equal_priority_higher_ip');
     assert.match(transitions(acts)[0]?.reason ?? '', /equal priority advert from 198\.18\.10\.6 \(prio 100\) with higher primary IP/);
 
@@ -331,7 +338,7 @@ describe('master', () => {
     const c = master();
     c.send({ type: 'priority', priority: 80 });
     const acts = c.advert(PEER_LO, 90);
-    assert.deepEqual(brief(acts), ['transition:master>backup']);
+    assert.deepEqual(brief(acts), ['send-advert:0', 'transition:master>backup']);
     assert.equal(transitions(acts)[0]?.reason, `higher priority advert from ${PEER_LO} (prio 90)`);
   });
 });

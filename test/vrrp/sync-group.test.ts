@@ -94,7 +94,14 @@ test('a member that is faulty on its own stays in Fault when the other one clear
 test('one master member beaten by a higher priority falls back to Backup and the others follow', () => {
   const { c, ext, int } = masterGroup();
   const acts = c.advert('ext', OTHER, 150);
-  assert.deepEqual(tagged(acts), ['ext:remove-vips', 'ext:transition:master>backup', 'int:remove-vips', 'int:transition:master>backup']);
+  assert.deepEqual(tagged(acts), [
+    'ext:send-advert:0',
+    'ext:remove-vips',
+    'ext:transition:master>backup',
+    'int:send-advert:0',
+    'int:remove-vips',
+    'int:transition:master>backup',
+  ]);
   const follow = transitions(acts)[1];
   assert.equal(follow?.cause, 'sync_group');
   assert.equal(follow?.reason, `sync group G: ext went backup (higher priority advert from ${OTHER} (prio 150))`);
