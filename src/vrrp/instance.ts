@@ -29,7 +29,9 @@
 //   { type: 'stopped' }                        shutdown finished: VIPs released; exit when all are
 // Every action carries `instance` (the config name) so a sync group can return a mixed list.
 // Timers: `nextDeadline()` is the earliest time `handle({type:'timer'}, now)` must be called
-// (undefined = none). Overdue timers fire ONLY on a timer event, never implicitly inside another
+// (undefined = none); read it again after EVERY handle() call, any event can move it. Times are
+// fractional ms (v2 prio 100: 3609.375), round up when arming setTimeout. After 'stopped' every
+// event is ignored. Overdue timers fire ONLY on a timer event, never implicitly inside another
 // event: drain received adverts before firing timers after a stall and a late master_down does
 // not cause a spurious takeover.
 //
@@ -403,6 +405,11 @@ export class VrrpInstance {
   private onAdvertAsBackup(advert: ReceivedAdvert, now: number, out: Action[]): void {
     if (advert.priority === 0) {
       if (this.wantMaster) return; // already past master_down; the sync group decides
+      // Only the master we follow leaving matters. A priority 0 from anyone else (a master
+      // yielding after a split brain, a second leaver) says nothing about our master, and
+      // acting on it would start a Skew race against the master we still hear.
+      const seen = this.masterSeen;
+      if (seen && !seen.self && seen.address !== advert.from) return;
       this.priorityZeroFrom = advert.from;
       if (this.isHighestRemainingPeer(advert.from)) {
         const reason = `priority 0 from ${advert.from} and we are the highest remaining peer (prio ${this.effectivePriority}): no Skew wait`;

@@ -223,10 +223,19 @@ describe('backup', () => {
   });
 
   test('priority 0 never postpones a Master_Down that is already closer than Skew', () => {
-    const c = backupWithMaster();
+    const c = make();
+    c.send({ type: 'start' }); // no master known yet: any priority 0 counts (RFC)
     c.advanceTo(3200); // Master_Down due at 3609.375
-    c.advert(PEER_LO, 0); // e.g. another master yielding: Skew would be 3809.375
+    c.advert(PEER_LO, 0); // Skew would end at 3809.375
     assert.equal(c.inst.nextDeadline(), 3609.375);
+  });
+
+  test('priority 0 from a router other than the master we follow is ignored', () => {
+    const c = backupWithMaster({ peers: [{ address: PEER_HI, priority: 150 }, { address: PEER_LO, priority: 120 }] });
+    c.advanceTo(500);
+    assert.deepEqual(c.advert(PEER_LO, 0), [], 'e.g. a master yielding to ours after a split brain');
+    assert.equal(c.inst.nextDeadline(), 3609.375, 'Master_Down unchanged');
+    assert.equal(c.inst.snapshot().counters.priorityZeroReceived, 1);
   });
 
   test('v3 priority 0: Skew uses the learned master interval', () => {
