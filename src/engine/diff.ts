@@ -8,10 +8,10 @@ export function fileDiff(path: string, before: Buffer | null, after: Buffer, sec
     return `--- ${path}\n+++ ${path}\nbinary content: ${before ? `${before.length} bytes` : 'absent'} -> ${after.length} bytes\n`;
   }
   const patch = createTwoFilesPatch(before ? path : '/dev/null', path, before ? before.toString('utf8') : '', after.toString('utf8'), undefined, undefined, { context: 3 });
-  // drop the "=====" banner and the empty header fields' trailing tabs
+  // drop the "Index:" and "=====" banner lines and the empty header fields' trailing tabs
   return patch
     .split('\n')
-    .filter((l) => !/^=+$/.test(l))
+    .filter((l, i) => !(i < 2 && (/^=+$/.test(l) || l.startsWith('Index: '))))
     .map((l) => (l.startsWith('--- ') || l.startsWith('+++ ') ? l.replace(/\t$/, '') : l))
     .join('\n');
 }

@@ -26,7 +26,8 @@ export function atomicWriteScript(step: WriteStep, deployId: string): string {
   ];
   if (step.validate) {
     const cmd = step.validate.replaceAll('%s', tmp);
-    lines.push(`if ! { ${cmd} ; } >&2; then exit ${VALIDATE_FAILED}; fi`);
+    // A subshell: an `exit` inside the validate command must not end this script.
+    lines.push(`if ! ( ${cmd} ) >&2; then exit ${VALIDATE_FAILED}; fi`);
   }
   lines.push(`mv -f ${tmp} ${shq(step.path)} || exit 1`);
   return lines.join('\n');

@@ -1,0 +1,323 @@
+// The engine end to end against the control machine (LocalConnection) in a temp directory.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { LocalConnection } from '../../src/connectors/local.ts';
+import { runDeploy, type DeployOptions } from '../../src/engine/runner.ts';
+import { parseJournal } from '../../src/engine/journal.ts';
+import { recap } from '../../src/engine/recap.ts';
+import type { HostSpec, TaskSpec } from '../../src/engine/types.ts';
+import { HostError } from '../../src/util/errors.ts';
+
+function tempRoot(): string {
+  const d = mkdtempSync(join(tmpdir(), 'haup-engine-'));
+  process.on('exit', () => rmSync(d, { recursive: true, force: true }));
+  return d;
+}
+
+function host(name: string, tasks: TaskSpec[], extra: Partial<HostSpec> = {}): HostSpec {
+  return { name, groups: ['web'], phase: 'main', tasks, connect: async () => new LocalConnection(name), ...extra };
+}
+
+function opts(d: string, hosts: HostSpec[], extra: Partial<DeployOptions> = {}): DeployOptions {
+  return { hosts, phases: [{ name: 'main' }], output: 'silent', journalDir: join(d, 'journal'), remoteJournalRoot: join(d, 'remote', 'journal'), ...extra };
+}
+
+/** path -> [bytes, mode, mtimeMs, ino] for every file under dir (journal dirs excluded). */
+function snapshot(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (p: string) => {
+    for (const e of readdirSync(p, { withFileTypes: true })) {
+      const f = join(p, e.name);
+      if (f.startsWith(join(dir, 'journal')) || f.startsWith(join(dir, 'remote'))) continue;
+      const st = statSync(f);
+      out.set(f, `${e.isFile() ? readFileSync(f).toString('hex') : 'dir'}|${st.mode}|${st.mtimeMs}|${st.ino}`);
+      if (e.isDirectory()) walk(f);
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+function webTasks(d: string, page = 'Web7 Service\n'): TaskSpec[] {
+  return [
+    { name: 'site dir', op: { op: 'directory', path: `${d}/www`, mode: 0o755 } },
+    { name: 'index page', op: { op: 'file', path: `${d}/www/index.html`, content: page, mode: 0o644 }, notify: ['reload'] },
+    { name: 'auth secret', op: { op: 'file', path: `${d}/www/auth`, content: 'pa55word', mode: 0o600, secret: true } },
+    { name: 'init marker', op: { op: 'command', command: `echo once >> ${d}/init.log && touch ${d}/initialized`, creates: `${d}/initialized` } },
+  ];
+}
+
+const reload = (d: string) => [{ name: 'reload', op: { op: 'command' as const, command: `echo reload >> ${d}/reload.log` } }];
+
+test('first run changes, second run: 0 changed, no mtime changes, handler not run again', async () => {
+  const d = tempRoot();
+  const hosts = [host('web7', webTasks(d), { handlers: reload(d) })];
+  const first = await runDeploy(opts(d, hosts));
+  assert.equal(first.ok, true);
+  assert.deepEqual(first.hosts[0]!.counts, { ok: 0, changed: 5, failed: 0, skipped: 0 });
+  assert.equal(readFileSync(`${d}/www/index.html`, 'utf8'), 'Web7 Service\n');
+  assert.equal(statSync(`${d}/www/auth`).mode & 0o777, 0o600);
+  assert.equal(readFileSync(`${d}/reload.log`, 'utf8'), 'reload\n');
+  const before = snapshot(d);
+
+  const second = await runDeploy(opts(d, hosts));
+  assert.equal(second.ok, true);
+  assert.deepEqual(second.hosts[0]!.counts, { ok: 4, changed: 0, failed: 0, skipped: 0 });
+  assert.equal(second.hosts[0]!.status, 'ok');
+  assert.equal(second.hosts[0]!.journal, undefined, 'no write, no journal');
+  assert.deepEqual(snapshot(d), before);
+  assert.equal(readFileSync(`${d}/reload.log`, 'utf8'), 'reload\n');
+  assert.equal(readFileSync(`${d}/init.log`, 'utf8'), 'once\n');
+  assert.notEqual(first.deployId, second.deployId);
+  assert.ok(first.deployId < second.deployId, 'deploy ids sort by time');
+});
+
+test('--check reports the changes and changes nothing (no journal either); --diff masks secrets', async () => {
+  const d = tempRoot();
+  await runDeploy(opts(d, [host('web7', webTasks(d), { handlers: reload(d) })]));
+  const before = snapshot(d);
+  const journals = readdirSync(join(d, 'journal')).length;
+  const changed = [host('web7', webTasks(d, 'Web7 Service v2\n').map((t) => (t.name === 'auth secret' ? { ...t, op: { ...t.op, content: 'n3wpass' } as TaskSpec['op'] } : t)), { handlers: reload(d) })];
+  const r = await runDeploy(opts(d, changed, { check: true, diff: true }));
+  assert.equal(r.check, true);
+  assert.deepEqual(r.hosts[0]!.counts, { ok: 2, changed: 3, failed: 0, skipped: 0 });
+  const page = r.hosts[0]!.tasks.find((t) => t.name === 'index page')!;
+  assert.equal(page.status, 'changed');
+  assert.match(page.diff!, /-Web7 Service\n\+Web7 Service v2/);
+  const secret = r.hosts[0]!.tasks.find((t) => t.name === 'auth secret')!;
+  assert.equal(secret.status, 'changed');
+  assert.ok(!secret.diff!.includes('pa55word') && !secret.diff!.includes('n3wpass'));
+  assert.match(secret.diff!, /secret: content not shown/);
+  assert.ok(!JSON.stringify(r).includes('n3wpass'), 'the JSON result never carries secret content');
+  assert.deepEqual(r.hosts[0]!.tasks.find((t) => t.handler), { name: 'reload', handler: true, status: 'changed', summary: 'would run (notified)', durationMs: 0 });
+  assert.deepEqual(snapshot(d), before);
+  assert.equal(readdirSync(join(d, 'journal')).length, journals);
+  assert.equal(readFileSync(`${d}/reload.log`, 'utf8'), 'reload\n');
+});
+
+test('validate failure: the live file stays byte-identical, no temp file left, later tasks skipped, no handler', async () => {
+  const d = tempRoot();
+  mkdirSync(`${d}/etc`);
+  writeFileSync(`${d}/etc/app.conf`, 'good = 1\n');
+  chmodSync(`${d}/etc/app.conf`, 0o640);
+  const liveBefore = snapshot(d);
+  const tasks: TaskSpec[] = [
+    { name: 'config', op: { op: 'file', path: `${d}/etc/app.conf`, content: 'good = 1\nbroken\n', mode: 0o640, validate: `! grep -q broken %s || { echo "line 2: broken is not a directive"; exit 1; }` }, notify: ['reload'] },
+    { name: 'after', op: { op: 'command', command: `touch ${d}/after` } },
+  ];
+  const r = await runDeploy(opts(d, [host('lb5', tasks, { handlers: reload(d) })]));
+  assert.equal(r.ok, false);
+  const h = r.hosts[0]!;
+  assert.equal(h.status, 'failed');
+  assert.deepEqual(h.counts, { ok: 0, changed: 0, failed: 1, skipped: 1 });
+  assert.equal(h.tasks[0]!.error, `validate failed (! grep -q broken %s || { echo "line 2: broken is not a directive"; exit 1; }): line 2: broken is not a directive`);
+  assert.equal(readFileSync(`${d}/etc/app.conf`, 'utf8'), 'good = 1\n');
+  assert.deepEqual(readdirSync(`${d}/etc`), ['app.conf']);
+  const after = snapshot(d);
+  assert.equal(after.get(`${d}/etc/app.conf`), liveBefore.get(`${d}/etc/app.conf`));
+  assert.ok(!existsSync(`${d}/after`));
+  assert.ok(!existsSync(`${d}/reload.log`));
+});
+
+test('journal: exact pre-images (bytes, mode, owner, absent, directory), services, installs; 0700/0600 on both sides', async () => {
+  const d = tempRoot();
+  mkdirSync(`${d}/etc`, { mode: 0o750 });
+  chmodSync(`${d}/etc`, 0o750);
+  const old = Buffer.from([0x00, 0xff, 0x0a, 0x41]);
+  writeFileSync(`${d}/etc/bin.dat`, old);
+  chmodSync(`${d}/etc/bin.dat`, 0o604);
+  const tasks: TaskSpec[] = [
+    { name: 'dir', op: { op: 'directory', path: `${d}/etc`, mode: 0o755 } },
+    { name: 'bin', op: { op: 'file', path: `${d}/etc/bin.dat`, content: Buffer.from('new'), mode: 0o644 } },
+    { name: 'new', op: { op: 'file', path: `${d}/etc/new.conf`, content: 'x\n' } },
+  ];
+  const r = await runDeploy(opts(d, [host('lb6', tasks)], { deployId: '20261122T002000000Z-abcd' }));
+  assert.equal(r.ok, true);
+  const local = join(d, 'journal', '20261122T002000000Z-abcd', 'lb6.json');
+  assert.equal(r.hosts[0]!.journal, local);
+  const remote = join(d, 'remote', 'journal', '20261122T002000000Z-abcd', 'journal.json');
+  assert.equal(readFileSync(local, 'utf8'), readFileSync(remote, 'utf8'));
+  for (const p of [join(d, 'journal'), join(d, 'journal', '20261122T002000000Z-abcd'), join(d, 'remote', 'journal'), join(d, 'remote', 'journal', '20261122T002000000Z-abcd')]) {
+    assert.equal(statSync(p).mode & 0o777, 0o700, p);
+  }
+  assert.equal(statSync(local).mode & 0o777, 0o600);
+  assert.equal(statSync(remote).mode & 0o777, 0o600);
+  const j = parseJournal(readFileSync(local, 'utf8'));
+  assert.equal(j.deployId, '20261122T002000000Z-abcd');
+  assert.equal(j.host, 'lb6');
+  assert.deepEqual(j.files, [
+    { path: `${d}/etc`, state: 'directory', mode: 0o750, owner: 'root', group: 'root' },
+    { path: `${d}/etc/bin.dat`, state: 'file', mode: 0o604, owner: 'root', group: 'root', sha256: createHash('sha256').update(old).digest('hex'), content: old },
+    { path: `${d}/etc/new.conf`, state: 'absent' },
+  ]);
+  const raw = JSON.parse(readFileSync(local, 'utf8'));
+  assert.equal(raw.format, 'haup-journal/1');
+  assert.equal(raw.files[1].contentBase64, old.toString('base64'));
+  assert.equal(raw.files[1].mode, '0604');
+  assert.equal(raw.files[1].sha256, createHash('sha256').update(old).digest('hex'));
+});
+
+test('journal records services (from facts) and packages the deploy installs', async () => {
+  const { runHost } = await import('../../src/engine/apply.ts');
+  const d = tempRoot();
+  // A connection whose facts say: apt host with systemd, nginx missing; commands are recorded, not run.
+  const ran: string[] = [];
+  const local = new LocalConnection('web8');
+  const fake = {
+    host: 'web8',
+    async exec(cmd: string, o?: { stdin?: Buffer | string }) {
+      const script = o?.stdin?.toString() ?? '';
+      if (cmd === 'sh -s' && script.includes('@@haup pm')) {
+        const out = `@@haup os\nID=debian\n@@haup pm\napt\n@@haup init\nsystemd\n@@haup pkgs\nii |curl|7\n@@haup services\nnginx||inactive\n@@haup end\n`;
+        return { code: 0, stdout: Buffer.from(out), stderr: Buffer.alloc(0) };
+      }
+      if (cmd === 'sh -s' || cmd.includes('journal')) return local.exec(cmd, o);
+      ran.push(cmd);
+      return { code: 0, stdout: Buffer.alloc(0), stderr: Buffer.alloc(0) };
+    },
+    put: local.put.bind(local),
+    get: local.get.bind(local),
+    close: async () => {},
+  };
+  const spec = host('web8', [
+    { name: 'nginx', op: { op: 'package', names: ['nginx', 'curl'] } },
+    { name: 'nginx running', op: { op: 'service', name: 'nginx', enabled: true, state: 'started' } },
+  ], { connect: async () => fake });
+  const r = await runHost(spec, { deployId: '20261122T002100000Z-0001', check: false, diff: false, verbose: false, journalDir: join(d, 'j'), remoteJournalRoot: join(d, 'rj') }, { note() {}, task() {} });
+  assert.equal(r.status, 'changed', JSON.stringify(r));
+  assert.deepEqual(ran, [
+    'DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold nginx',
+    'systemctl enable nginx',
+    'systemctl start nginx',
+  ]);
+  const j = parseJournal(readFileSync(r.journal!, 'utf8'));
+  assert.deepEqual(j.services, [{ name: 'nginx', enabled: 'not-found', active: 'inactive' }]);
+  assert.deepEqual(j.packagesInstalled, ['nginx']);
+  assert.deepEqual(j.files, []);
+});
+
+test('failing handler with restoreOnFailure: previous files restored (bytes and mode; new files removed), host failed', async () => {
+  const d = tempRoot();
+  mkdirSync(`${d}/nginx`);
+  writeFileSync(`${d}/nginx/site.conf`, 'server { old }\n');
+  chmodSync(`${d}/nginx/site.conf`, 0o640);
+  const tasks: TaskSpec[] = [
+    { name: 'site', op: { op: 'file', path: `${d}/nginx/site.conf`, content: 'server { new }\n', mode: 0o644 }, notify: ['reload nginx'] },
+    { name: 'extra', op: { op: 'file', path: `${d}/nginx/extra.conf`, content: 'x\n' }, notify: ['reload nginx'] },
+    { name: 'unrelated', op: { op: 'file', path: `${d}/nginx/other.txt`, content: 'kept\n' } },
+  ];
+  // "reload" fails while the new config is live, succeeds on the old one.
+  const handlers = [{ name: 'reload nginx', restoreOnFailure: true, op: { op: 'command' as const, command: `echo try >> ${d}/reloads; if grep -q new ${d}/nginx/site.conf; then echo "nginx: [emerg] unknown directive new" >&2; exit 1; fi` } }];
+  const r = await runDeploy(opts(d, [host('lb5', tasks, { handlers })]));
+  const h = r.hosts[0]!;
+  assert.equal(h.status, 'failed');
+  const hr = h.tasks.find((t) => t.handler)!;
+  assert.equal(hr.status, 'failed');
+  assert.match(hr.error!, /unknown directive new/);
+  assert.match(hr.error!, /restored the previous files: .*site\.conf, .*extra\.conf/);
+  assert.match(hr.error!, /reload nginx succeeded on the restored files/);
+  assert.equal(readFileSync(`${d}/nginx/site.conf`, 'utf8'), 'server { old }\n');
+  assert.equal(statSync(`${d}/nginx/site.conf`).mode & 0o777, 0o640);
+  assert.ok(!existsSync(`${d}/nginx/extra.conf`));
+  assert.equal(readFileSync(`${d}/nginx/other.txt`, 'utf8'), 'kept\n');
+  assert.equal(readFileSync(`${d}/reloads`, 'utf8'), 'try\ntry\n');
+});
+
+test('staged tree check: runs against a copy with symlinks and absolute paths re-pointed; failure touches nothing live', async () => {
+  const d = tempRoot();
+  const root = `${d}/nginx`;
+  mkdirSync(`${root}/sites-available`, { recursive: true });
+  mkdirSync(`${root}/sites-enabled`);
+  writeFileSync(`${root}/nginx.conf`, `include ${root}/sites-enabled/*;\n`);
+  writeFileSync(`${root}/sites-available/default`, 'listen 80;\n');
+  symlinkSync(`${root}/sites-available/default`, `${root}/sites-enabled/default`);
+  // The "validator" reads the staged tree the way nginx -t would: through the include and the symlink.
+  const check = { name: 'nginx', root, command: `f=$(sed -n 's/^include \\(.*\\)\\/\\*;$/\\1/p' {stage}/nginx.conf); case "$f" in {stage}/*) ;; *) echo "include not staged: $f"; exit 1;; esac; if grep -q bogus "$f"/default; then echo "nginx: [emerg] unknown directive \\"bogus\\" in {stage}/sites-available/default:1"; exit 1; fi; echo "test is successful"` };
+  const before = snapshot(d);
+  const bad = await runDeploy(opts(d, [host('lb5', [{ name: 'site', op: { op: 'file', path: `${root}/sites-available/default`, content: 'bogus;\n' } }], { treeChecks: [check] })]));
+  assert.equal(bad.hosts[0]!.status, 'failed');
+  assert.equal(bad.hosts[0]!.tasks[0]!.error, `nginx check failed: nginx: [emerg] unknown directive "bogus" in ${root}/sites-available/default:1`);
+  assert.deepEqual(snapshot(d), before, 'nothing live changed, no stage left behind');
+
+  const good = await runDeploy(opts(d, [host('lb5', [{ name: 'site', op: { op: 'file', path: `${root}/sites-available/default`, content: 'listen 8080;\n' } }], { treeChecks: [check] })]));
+  assert.equal(good.hosts[0]!.status, 'changed', JSON.stringify(good.hosts[0]!.tasks));
+  assert.equal(readFileSync(`${root}/sites-available/default`, 'utf8'), 'listen 8080;\n');
+  assert.deepEqual(readdirSync(d).filter((f) => f.includes('haup-stage')), []);
+});
+
+test('phases run in order; --limit by group; requirePreviousSuccess skips later phases after a failure', async () => {
+  const d = tempRoot();
+  const log = `${d}/order.log`;
+  const mk = (name: string, phase: string, groups: string[], fail = false) =>
+    host(name, [{ name: 'mark', op: { op: 'command', command: `sleep 0.05; echo ${name} >> ${log}${fail ? '; exit 1' : ''}` } }], { phase, groups });
+  const hosts = [mk('lb5', 'master', ['lb']), mk('lb6', 'backup', ['lb']), mk('web7', 'webs', ['web']), mk('web8', 'webs', ['web'])];
+  const phases = [{ name: 'webs' }, { name: 'backup', requirePreviousSuccess: true }, { name: 'master', requirePreviousSuccess: true }];
+  const r = await runDeploy(opts(d, hosts, { phases }));
+  assert.deepEqual(r.hosts.map((h) => h.host), ['web7', 'web8', 'lb6', 'lb5']);
+  const lines = readFileSync(log, 'utf8').trim().split('\n');
+  assert.deepEqual(lines.slice(2), ['lb6', 'lb5']);
+  assert.deepEqual(lines.slice(0, 2).sort(), ['web7', 'web8']);
+
+  rmSync(log);
+  const limited = await runDeploy(opts(d, hosts, { phases, limit: ['lb'] }));
+  assert.deepEqual(limited.hosts.map((h) => h.host), ['lb6', 'lb5']);
+  await assert.rejects(runDeploy(opts(d, hosts, { phases, limit: ['lb7'] })), /--limit: unknown host or group: lb7/);
+
+  rmSync(log);
+  const failing = [mk('lb5', 'master', ['lb']), mk('lb6', 'backup', ['lb'], true), mk('web7', 'webs', ['web'])];
+  const f = await runDeploy(opts(d, failing, { phases }));
+  assert.deepEqual(f.hosts.map((h) => [h.host, h.status]), [['web7', 'changed'], ['lb6', 'failed'], ['lb5', 'skipped']]);
+  assert.equal(readFileSync(log, 'utf8'), 'web7\nlb6\n');
+  assert.equal(f.ok, false);
+});
+
+test('--forks: hosts of a phase run in parallel up to N', async () => {
+  const d = tempRoot();
+  const hosts = ['a', 'b', 'c', 'd'].map((n) => host(n, [{ name: 'wait', op: { op: 'command', command: 'sleep 0.4' } }]));
+  const t0 = Date.now();
+  await runDeploy(opts(d, hosts, { forks: 4 }));
+  const parallel = Date.now() - t0;
+  const t1 = Date.now();
+  await runDeploy(opts(d, hosts, { forks: 1 }));
+  const serial = Date.now() - t1;
+  assert.ok(parallel < 1200, `forks 4 took ${parallel} ms`);
+  assert.ok(serial >= 1600, `forks 1 took ${serial} ms`);
+});
+
+test('an unreachable host is reported and the others are deployed; recap and plain output (CI=true)', async () => {
+  const d = tempRoot();
+  const down = host('web8', webTasks(`${d}/w8`), {
+    handlers: reload(`${d}/w8`),
+    connect: async () => {
+      throw new HostError('web8', 'unreachable: connection refused at 198.18.0.8:22', 'is the host up?');
+    },
+  });
+  mkdirSync(`${d}/w7`);
+  const up = host('web7', webTasks(`${d}/w7`), { handlers: reload(`${d}/w7`) });
+  let out = '';
+  const stream = Object.assign(new Writable({ write(c, _e, cb) { out += c.toString(); cb(); } }), { isTTY: true });
+  const r = await runDeploy(opts(d, [up, down], { output: 'auto', stream, env: { CI: 'true' } }));
+  assert.deepEqual(r.hosts.map((h) => [h.host, h.status]), [['web7', 'changed'], ['web8', 'unreachable']]);
+  assert.deepEqual(r.hosts[1]!.error, { message: 'web8: unreachable: connection refused at 198.18.0.8:22', hint: 'is the host up?' });
+  assert.match(out, /^\[web7\] changed: index page — .*index\.html: created$/m);
+  assert.match(out, /^\[web8\] UNREACHABLE ok=0 changed=0 failed=0 skipped=0 unreachable=1: web8: unreachable: connection refused at 198\.18\.0\.8:22$/m);
+  const text = recap(r);
+  assert.match(text, /^web7 : ok=0 changed=5 failed=0 skipped=0 unreachable=0 {2}\d+\.\d\d s$/m);
+  assert.match(text, /^web8 : ok=0 changed=0 failed=0 skipped=0 unreachable=1 {2}\d+\.\d\d s$/m);
+  assert.match(text, /^ {7}hint: is the host up\?$/m);
+  assert.match(text, /^FAILED in /m);
+});
+
+test('a task notifying an undeclared handler is a usage error before anything runs', async () => {
+  const d = tempRoot();
+  await assert.rejects(
+    runDeploy(opts(d, [host('web7', [{ name: 'x', op: { op: 'command', command: `touch ${d}/x` }, notify: ['nope'] }])])),
+    /host web7: tasks notify unknown handlers: nope/,
+  );
+  assert.ok(!existsSync(`${d}/x`));
+});
