@@ -1,0 +1,335 @@
+// Two haupd on a bridge, a third namespace as the client: election, hard failure, planned stop
+// with zero failed requests, preempt back, track script, link down, crash + --release, stale VIP
+// removal at start, SIGHUP reload, status socket, and one VRRPv2 1 s case.
+// Needs root (network namespaces). Addresses: 198.18.60.0/24 inside the test's namespaces only.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { HaupdConfigInput } from '../../src/vrrp/config-schema.ts';
+import { createNetnsLab, waitFor, type NetnsLab } from './netns.ts';
+import { addrsOf, holders, repoRoot, startHaupd, tmpDirFor, waitHolder, watchSingleHolder, type RunningHaupd } from './haupd-harness.ts';
+import type { ProbeResult } from './http-probe.ts';
+
+const SUBNET = 60;
+const NET = `198.18.${SUBNET}`;
+const VIP = `${NET}.100`;
+const LBS = ['a', 'b'];
+const A = `${NET}.1`;
+const B = `${NET}.2`;
+const dir = tmpDirFor('haupd');
+let lab: NetnsLab;
+const running = new Set<RunningHaupd>();
+
+before(async () => {
+  await rm(dir, { recursive: true, force: true });
+  lab = await createNetnsLab({ prefix: 'hd', subnet: SUBNET, hosts: ['a', 'b', 'c'] });
+  // One HTTP server per LB: it answers on the VIP while its namespace holds it.
+  for (const h of LBS) {
+    const s = lab.spawn(h, process.execPath, ['--import', 'tsx', path.join(repoRoot, 'test/e2e/http-probe.ts'), 'serve', '8080', h], { cwd: repoRoot });
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`http server in ${h} did not start`)), 15_000);
+      s.stdout?.once('data', () => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+});
+
+after(async () => {
+  for (const d of running) await d.stop(2000).catch(() => undefined);
+  await lab?.cleanup();
+  await rm(dir, { recursive: true, force: true });
+});
+
+interface InstanceOpts {
+  priority: number;
+  version?: 2 | 3;
+  advert?: number;
+  extra?: Record<string, unknown>;
+}
+
+function config(host: string, o: InstanceOpts): HaupdConfigInput {
+  return {
+    status_socket: path.join(dir, `${host}.sock`),
+    handover_timeout: 2,
+    instances: [
+      {
+        name: 'VI_1',
+        interface: 'eth0',
+        vrid: 60,
+        version: o.version ?? 3,
+        priority: o.priority,
+        advert_int: o.advert ?? 0.1,
+        vips: [`${VIP}/24`],
+        peers: { [A]: 150, [B]: 100 },
+        garp: { count: 3, repeat_count: 1, repeat_delay: 1 },
+        ...(o.extra ?? {}),
+      },
+    ],
+  } as HaupdConfigInput;
+}
+
+async function start(host: string, o: InstanceOpts): Promise<RunningHaupd> {
+  const d = await startHaupd(lab, host, dir, config(host, o));
+  running.add(d);
+  void d.exited.then(() => running.delete(d));
+  return d;
+}
+
+async function stopAll(): Promise<void> {
+  for (const d of [...running]) await d.stop(3000);
+  // Nothing of ours may stay behind for the next test.
+  for (const h of LBS) await lab.exec(h, 'ip', ['addr', 'del', `${VIP}/24`, 'dev', 'eth0']);
+}
+
+const ts = (e: { ts: string }): number => Date.parse(e.ts);
+
+function probe(durationMs: number): Promise<ProbeResult> {
+  return new Promise((resolve, reject) => {
+    const p = lab.spawn('c', process.execPath, ['--import', 'tsx', path.join(repoRoot, 'test/e2e/http-probe.ts'), 'probe', `http://${VIP}:8080/`, String(durationMs), '20', '500'], { cwd: repoRoot });
+    let out = '';
+    p.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    p.on('exit', () => {
+      try {
+        resolve(JSON.parse(out) as ProbeResult);
+      } catch {
+        reject(new Error(`probe output: ${out}`));
+      }
+    });
+  });
+}
+
+/** Start the pair with a as master and wait until it is steady (VIP on a only, b backup). */
+async function pair(oa: InstanceOpts = { priority: 150 }, ob: InstanceOpts = { priority: 100 }): Promise<[RunningHaupd, RunningHaupd]> {
+  const a = await start('a', oa);
+  await a.waitLog((e) => e.event === 'transition' && e.to === 'master', 15_000, 'a master');
+  const b = await start('b', ob);
+  await b.waitLog((e) => e.event === 'transition' && e.to === 'backup', 15_000, 'b backup');
+  await waitHolder(lab, LBS, VIP, 'a', 5000);
+  return [a, b];
+}
+
+test('election: the higher priority wins, the VIP is on it only, steadily', async () => {
+  try {
+    // Started together: whoever wins the first race, the steady state is a master, b backup.
+    const [a, b] = await Promise.all([start('a', { priority: 150 }), start('b', { priority: 100 })]);
+    await waitHolder(lab, LBS, VIP, 'a', 10_000);
+    const watch = await watchSingleHolder(lab, LBS, VIP, 1500, 50);
+    assert.deepEqual(watch.bad, [], 'exactly one holder at every sample');
+    assert.ok(watch.samples >= 10);
+    const bLast = b.logs.filter((e) => e.event === 'transition').at(-1);
+    assert.equal(bLast?.to, 'backup');
+    const aLast = a.logs.filter((e) => e.event === 'transition').at(-1);
+    assert.equal(aLast?.to, 'master');
+  } finally {
+    await stopAll();
+  }
+});
+
+test('hard failure (SIGSTOP of the master): the VIP moves within 3 x advert + Skew + margin; preempt back on SIGCONT', async () => {
+  try {
+    const [a, b] = await pair();
+    // v3, 100 ms adverts, b priority 100: Master_Down = 300 + (256-100)*100/256 = 360.9 ms.
+    const bound = 360.9;
+    const t0 = Date.now();
+    a.signal('SIGSTOP');
+    const m = await b.waitLog((e) => e.event === 'transition' && e.to === 'master', 5000, 'b master');
+    const took = ts(m) - t0;
+    await waitHolder(lab, ['b'], VIP, 'b', 2000);
+    const vipAt = Date.now() - t0;
+    process.stdout.write(`# SIGSTOP failover: b master after ${took} ms (bound ${bound} ms), VIP seen on b after ${vipAt} ms\n`);
+    assert.ok(took >= bound - 120, `not before the bound: ${took} ms`);
+    assert.ok(took <= bound + 150, `within the bound + 150 ms margin: ${took} ms`);
+    // The master comes back: higher priority, preempt: it takes the VIP back, one holder again.
+    a.signal('SIGCONT');
+    await waitHolder(lab, LBS, VIP, 'a', 5000);
+    await b.waitLog((e) => e.event === 'transition' && e.from === 'master' && e.to === 'backup', 5000, 'b back to backup');
+    const watch = await watchSingleHolder(lab, LBS, VIP, 800, 50);
+    assert.deepEqual(watch.bad, []);
+  } finally {
+    await stopAll();
+  }
+});
+
+test('planned stop (SIGTERM): 0 failed requests, the backup takes over without Skew, exit 0; preempt back loses nothing either', async () => {
+  try {
+    const [a, b] = await pair();
+    const probing = probe(3000);
+    await new Promise((r) => setTimeout(r, 1000));
+    const t0 = Date.now();
+    a.signal('SIGTERM');
+    const m = await b.waitLog((e) => e.event === 'transition' && e.to === 'master', 5000, 'b master');
+    assert.equal(m.cause, 'priority_zero_known_peers');
+    assert.equal(await a.exited, 0);
+    const result = await probing;
+    const aLogs = a.logs.map((e) => e.event);
+    assert.ok(aLogs.indexOf('vips_removed') > 0 && aLogs.includes('stopped'));
+    const handedOver = a.logs.find((e) => e.event === 'transition' && e.to === 'init');
+    assert.match(String(handedOver?.reason), new RegExp(`handed over to ${B.replace(/\./g, '\\.')}`));
+    process.stdout.write(`# SIGTERM handover: b master ${ts(m) - t0} ms after SIGTERM; probe ${result.total} requests, ${result.failed} failed, longest gap ${result.outageMs} ms\n`);
+    assert.equal(result.failed, 0, 'no failed request during a planned stop');
+    assert.ok(result.samples.some((s) => s[1] === 'a') && result.samples.some((s) => s[1] === 'b'), 'served by a, then by b');
+    await waitHolder(lab, LBS, VIP, 'b', 2000);
+
+    // a comes back with the higher priority: preempts after its Master_Down, b drains and yields.
+    const probing2 = probe(2500);
+    await new Promise((r) => setTimeout(r, 300));
+    const a2 = await start('a', { priority: 150 });
+    await a2.waitLog((e) => e.event === 'transition' && e.to === 'master', 5000, 'a master again');
+    const r2 = await probing2;
+    process.stdout.write(`# preempt back: probe ${r2.total} requests, ${r2.failed} failed, longest gap ${r2.outageMs} ms\n`);
+    assert.equal(r2.failed, 0, 'no failed request when the master preempts back');
+    await waitHolder(lab, LBS, VIP, 'a', 2000);
+  } finally {
+    await stopAll();
+  }
+});
+
+test('link down: the master goes Fault and drops the VIP, the backup takes it; link up: back to master', async () => {
+  try {
+    const [a, b] = await pair();
+    await lab.setLink('a', false);
+    const f = await a.waitLog((e) => e.event === 'transition' && e.to === 'fault', 3000, 'a fault');
+    assert.match(String(f.reason), /eth0/);
+    await waitFor('VIP gone from a', async () => !(await addrsOf(lab, 'a')).includes(VIP), 3000);
+    await waitHolder(lab, ['b'], VIP, 'b', 3000);
+    await b.waitLog((e) => e.event === 'transition' && e.to === 'master', 3000, 'b master');
+    await lab.setLink('a', true);
+    await a.waitLog((e) => e.event === 'transition' && e.from === 'fault' && e.to === 'backup', 3000, 'a fault cleared');
+    await waitHolder(lab, LBS, VIP, 'a', 5000);
+  } finally {
+    await lab.setLink('a', true);
+    await stopAll();
+  }
+});
+
+test('track script failure lowers the priority below the backup: the VIP moves; recovery moves it back', async () => {
+  const flag = path.join(dir, 'a-healthy');
+  await writeFile(flag, 'ok');
+  try {
+    const track = { track_scripts: [{ name: 'flag', script: `/usr/bin/test -f ${flag}`, interval: 0.1, timeout: 0.1, fall: 1, rise: 1, weight: -60 }] };
+    const [a, b] = await pair({ priority: 150, extra: track }, { priority: 100 });
+    await rm(flag);
+    // 150 - 60 = 90 < 100: b preempts.
+    await waitHolder(lab, LBS, VIP, 'b', 5000);
+    await b.waitLog((e) => e.event === 'transition' && e.to === 'master', 3000, 'b master');
+    const yielded = await a.waitLog((e) => e.event === 'transition' && e.from === 'master' && e.to === 'backup', 3000, 'a backup');
+    assert.equal(yielded.cause, 'higher_priority');
+    await writeFile(flag, 'ok');
+    await waitHolder(lab, LBS, VIP, 'a', 5000);
+  } finally {
+    await stopAll();
+  }
+});
+
+test('crash (SIGKILL) leaves the VIP behind; haupd --release removes it; a restarted haupd removes a stale copy first', async () => {
+  try {
+    const [a, b] = await pair();
+    a.signal('SIGKILL');
+    await a.exited;
+    await b.waitLog((e) => e.event === 'transition' && e.to === 'master', 5000, 'b master');
+    // Two holders now: exactly the keepalived -9 situation (DESIGN.md §5)...
+    assert.deepEqual(await holders(lab, LBS, VIP), ['a', 'b']);
+    // ...until systemd's ExecStopPost runs `haupd --release`.
+    const rel = await lab.exec('a', process.execPath, [path.join(repoRoot, 'bin/haupd'), '--release', '--config', a.configFile], { timeoutMs: 20_000 });
+    assert.equal(rel.code, 0, rel.stderr);
+    assert.match(rel.stdout, new RegExp(`released 1 VIP: ${VIP.replace(/\./g, '\\.')}/24@eth0`));
+    assert.deepEqual(await holders(lab, LBS, VIP), ['b']);
+    const again = await lab.exec('a', process.execPath, [path.join(repoRoot, 'bin/haupd'), '--release', '--config', a.configFile], { timeoutMs: 20_000 });
+    assert.equal(again.code, 0);
+    assert.match(again.stdout, /released 0 VIPs/);
+
+    // A stale copy (as if --release had not run) is removed before the new daemon opens its socket.
+    await b.stop();
+    await lab.run('a', 'ip', ['addr', 'add', `${VIP}/24`, 'dev', 'eth0']);
+    const a2 = await start('a', { priority: 150 });
+    const removed = await a2.waitLog((e) => e.event === 'stale_vip_removed', 10_000, 'stale VIP removed');
+    const opened = await a2.waitLog((e) => e.event === 'socket_open', 10_000, 'socket open');
+    assert.ok(a2.logs.indexOf(removed) < a2.logs.indexOf(opened), 'stale VIP removed before the socket opens');
+    assert.equal(removed.vip, `${VIP}/24`);
+  } finally {
+    await stopAll();
+  }
+});
+
+test('SIGHUP reload: an unchanged instance keeps mastership; an added one starts; an invalid file keeps the old config', async () => {
+  try {
+    const [a] = await pair();
+    const transitionsBefore = a.logs.filter((e) => e.event === 'transition').length;
+    const next = config('a', { priority: 150 });
+    const vip2 = `${NET}.101`;
+    next.instances.push({ name: 'VI_2', interface: 'eth0', vrid: 61, priority: 200, advert_int: 0.1, vips: [`${vip2}/24`] });
+    await a.rewrite(next);
+    a.signal('SIGHUP');
+    const plan = await a.waitLog((e) => e.event === 'reload_plan', 5000, 'reload plan');
+    assert.deepEqual(plan.kept, ['VI_1']);
+    assert.deepEqual(plan.added, ['VI_2']);
+    await a.waitLog((e) => e.event === 'transition' && e.instance === 'VI_2' && e.to === 'master', 5000, 'VI_2 master');
+    const vi1Transitions = a.logs.filter((e) => e.event === 'transition' && e.instance === 'VI_1').length;
+    assert.equal(vi1Transitions, transitionsBefore, 'VI_1 did not move');
+    assert.ok((await addrsOf(lab, 'a')).includes(VIP));
+
+    await writeFile(a.configFile, '{ "instances": [ { "name": "VI_1", "vrid": 999 } ] }');
+    a.signal('SIGHUP');
+    const rejected = await a.waitLog((e) => e.event === 'reload_rejected', 5000, 'reload rejected');
+    assert.ok(Number(rejected.errors) >= 1);
+    assert.ok(a.logs.some((e) => e.event === 'config_diagnostic' && /vrid/.test(String(e.diagnostic))));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok((await addrsOf(lab, 'a')).includes(VIP), 'still master of VI_1');
+    assert.ok((await addrsOf(lab, 'a')).includes(vip2), 'still master of VI_2');
+    await a.stop();
+    assert.deepEqual(
+      (await addrsOf(lab, 'a')).filter((x) => x === VIP || x === vip2),
+      [],
+      'both VIPs released on stop',
+    );
+  } finally {
+    await stopAll();
+    await lab.exec('a', 'ip', ['addr', 'del', `${NET}.101/24`, 'dev', 'eth0']);
+  }
+});
+
+test('status: `haupd status` prints per-instance state, priority, master seen, last transition, counters', async () => {
+  try {
+    const [a] = await pair();
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, [path.join(repoRoot, 'bin/haupd'), 'status', '--socket', path.join(dir, 'a.sock')], { timeout: 20_000 }, (err, stdout, stderr) =>
+        err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
+      ),
+    );
+    const status = JSON.parse(out) as { instances: { name: string; state: string; effectivePriority: number; masterSeen: { self: boolean } | null; lastTransition: { to: string } | null; counters: { advertsSent: number } }[] };
+    const vi = status.instances.find((i) => i.name === 'VI_1');
+    assert.ok(vi);
+    assert.equal(vi.state, 'master');
+    assert.equal(vi.effectivePriority, 150);
+    assert.equal(vi.masterSeen?.self, true);
+    assert.equal(vi.lastTransition?.to, 'master');
+    assert.ok(vi.counters.advertsSent > 0);
+    void a;
+  } finally {
+    await stopAll();
+  }
+});
+
+test('VRRPv2, 1 s adverts: election and SIGSTOP failover at the RFC bound (3 s + Skew 0.609 s)', async () => {
+  try {
+    const v2 = { version: 2 as const, advert: 1 };
+    const [a, b] = await pair({ priority: 150, ...v2 }, { priority: 100, ...v2 });
+    const t0 = Date.now();
+    a.signal('SIGSTOP');
+    const m = await b.waitLog((e) => e.event === 'transition' && e.to === 'master', 8000, 'b master');
+    const took = ts(m) - t0;
+    process.stdout.write(`# v2 SIGSTOP failover: ${took} ms (bound 3609 ms)\n`);
+    // The last advert came up to 1 s before the freeze: the takeover lands in (bound - 1 s, bound].
+    assert.ok(took <= 3609 + 150, `${took} ms`);
+    assert.ok(took >= 2609 - 50, `${took} ms`);
+    await waitHolder(lab, ['b'], VIP, 'b', 2000);
+    a.signal('SIGCONT');
+    await waitHolder(lab, LBS, VIP, 'a', 8000);
+  } finally {
+    await stopAll();
+  }
+});
