@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import fc from 'fast-check';
 import assert from 'node:assert/strict';
 import { VrrpInstance, type Action, type InstanceConfig, type InstanceEvent } from '../../src/vrrp/instance.ts';
 import { SyncGroup } from '../../src/vrrp/sync-group.ts';
@@ -198,4 +199,42 @@ test('group construction is checked', () => {
   const g = new SyncGroup('G', [member('x', 1), member('y', 2)]);
   assert.deepEqual(g.memberNames, ['x', 'y']);
   assert.throws(() => g.handle('z', { type: 'start' }, 0), /no member "z"/);
+});
+
+test('property: after every group call, all members share one state (random events, timers, faults)', () => {
+  const memberEvent: fc.Arbitrary<InstanceEvent> = fc.oneof(
+    { weight: 6, arbitrary: fc.record({ from: fc.constantFrom(OTHER, '198.18.10.4'), priority: fc.integer({ min: 0, max: 255 }), advertIntervalCs: fc.constant(100) }).map((advert) => ({ type: 'advert' as const, advert })) },
+    { weight: 2, arbitrary: fc.integer({ min: 1, max: 254 }).map((priority) => ({ type: 'priority' as const, priority })) },
+    { weight: 2, arbitrary: fc.constantFrom('a', 'b').map((source) => ({ type: 'fault' as const, source, reason: `${source} down` })) },
+    { weight: 2, arbitrary: fc.constantFrom('a', 'b').map((source) => ({ type: 'fault-clear' as const, source })) },
+  );
+  const step = fc.record({ gap: fc.double({ min: 0, max: 4000, noNaN: true }), member: fc.integer({ min: 0, max: 2 }), event: memberEvent });
+  fc.assert(
+    fc.property(fc.integer({ min: 2, max: 3 }), fc.boolean(), fc.array(step, { maxLength: 50 }), (count, owner, steps) => {
+      const members = Array.from({ length: count }, (_, i) => member(`m${i}`, i + 1, { priority: owner && i === 0 ? 255 : 100, peers: [{ address: OTHER, priority: 150 }] }));
+      const group = new SyncGroup('G', members);
+      let now = 0;
+      const same = (what: string): void => {
+        const states = new Set(members.map((m) => m.currentState));
+        assert.equal(states.size, 1, `${what}: ${members.map((m) => `${m.name}=${m.currentState}`).join(' ')}`);
+        if (members.some((m) => m.ownFaults().length > 0)) assert.equal(members[0]?.currentState, 'fault');
+      };
+      group.handleAll({ type: 'start' }, now);
+      same('start');
+      for (const s of steps) {
+        const target = now + s.gap;
+        for (let i = 0; i < 1000; i++) {
+          const d = group.nextDeadline();
+          if (d === undefined || d > target) break;
+          now = Math.max(now, d);
+          group.handleAll({ type: 'timer' }, now);
+          same('timer');
+        }
+        now = target;
+        group.handle(`m${s.member % count}`, s.event, now);
+        same(s.event.type);
+      }
+    }),
+    { numRuns: 1500, seed: 7 },
+  );
 });
