@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import type { z } from 'zod';
 import { InputError, type Diagnostic } from '../util/errors.ts';
-import { type ConfigSource, onlyDuplicateKeys, parseSource, sortDiagnostics } from './source.ts';
+import { type ConfigSource, parseSource, sortDiagnostics } from './source.ts';
 import { validate } from './validate.ts';
 
 export type LoadResult<T> =
@@ -30,9 +30,9 @@ export function loadConfigText<S extends z.ZodType>(
   schema: S,
   options: LoadOptions = {},
 ): LoadResult<z.output<S>> {
-  const { source, diagnostics } = parseSource(text, file);
+  const { source, diagnostics, fatal } = parseSource(text, file);
   const syntaxErrors = diagnostics.some((d) => d.severity === 'error');
-  if (syntaxErrors && !onlyDuplicateKeys(source)) return { ok: false, source, diagnostics: sortDiagnostics(diagnostics) };
+  if (fatal) return { ok: false, source, diagnostics: sortDiagnostics(diagnostics) };
   if (source.doc.contents === null && !options.allowEmpty) {
     const empty: Diagnostic = { file, line: 1, col: 1, path: '', message: 'the file is empty', severity: 'error' };
     return { ok: false, source, diagnostics: [empty, ...diagnostics] };

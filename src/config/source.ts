@@ -1,6 +1,6 @@
 // A parsed YAML (or JSON) text that remembers where every node came from, so any problem found
 // later — by zod or by a semantic check — can be reported as FILE:LINE:COL on the offending node.
-import { LineCounter, isAlias, isMap, isPair, isScalar, isSeq, parseDocument } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, parseDocument, visit } from 'yaml';
 import type { Document, Node as YamlNode } from 'yaml';
 import type { Diagnostic } from '../util/errors.ts';
 
@@ -11,7 +11,8 @@ export interface ConfigSource {
   /** File name as it should appear in diagnostics (as the user typed it). */
   file: string;
   doc: Document.Parsed;
-  lines: LineCounter;
+  /** Offset -> line/column, computed from the text itself (see positionOf). */
+  lines: { linePos(offset: number): Position };
 }
 
 /** Where on a node a diagnostic points: the value itself, or the key that introduces it. */
@@ -40,27 +41,84 @@ export function formatPath(path: DataPath): string {
  * Parse text as YAML 1.2 (JSON is a subset). Duplicate keys are errors. Returns the source and
  * the syntax problems, already located.
  */
-export function parseSource(text: string, file: string): { source: ConfigSource; diagnostics: Diagnostic[] } {
-  const lines = new LineCounter();
+export function parseSource(
+  text: string,
+  file: string,
+): {
+  source: ConfigSource;
+  diagnostics: Diagnostic[];
+  /** True when the errors leave no sound document to validate (anything but duplicate keys). */
+  fatal: boolean;
+} {
   // merge: YAML 1.1 merge keys (`<<: *defaults`) are how people share host settings; keep them working.
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, merge: true });
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, merge: true });
+  const lines = lineIndex(text);
   const source: ConfigSource = { file, doc, lines };
   const diagnostics: Diagnostic[] = [];
   for (const [list, severity] of [
     [doc.errors, 'error'],
     [doc.warnings, 'warning'],
   ] as const) {
+    const seenLines = new Set<number>();
     for (const e of list) {
       const { line, col } = lines.linePos(e.pos[0]);
+      // After one broken token the parser reports every following token of the line: keep the first.
+      if (seenLines.has(line)) continue;
+      seenLines.add(line);
       diagnostics.push({ file, line, col, path: '', message: yamlMessage(e.code, e.message), severity });
     }
   }
-  return { source, diagnostics };
+  const duplicatesOnly = doc.errors.every((e) => e.code === 'DUPLICATE_KEY');
+  const aliases = duplicatesOnly ? unresolvedAliases(source) : [];
+  diagnostics.push(...aliases);
+  return { source, diagnostics: capCascade(diagnostics), fatal: !duplicatesOnly || aliases.length > 0 };
 }
 
-/** True when only duplicate keys are wrong: the document is otherwise sound and worth validating. */
-export function onlyDuplicateKeys(source: ConfigSource): boolean {
-  return source.doc.errors.every((e) => e.code === 'DUPLICATE_KEY');
+/** `*name` before (or without) `&name`: yaml only notices when converting, by throwing. */
+function unresolvedAliases(source: ConfigSource): Diagnostic[] {
+  const found: Diagnostic[] = [];
+  visit(source.doc, {
+    Alias(_, alias) {
+      if (alias.resolve(source.doc) !== undefined) return;
+      const { line, col } = source.lines.linePos(alias.range?.[0] ?? 0);
+      found.push({ file: source.file, line, col, path: '', message: `YAML error: unknown anchor *${alias.source} (an anchor &${alias.source} must come before it)`, severity: 'error' });
+    },
+  });
+  return found;
+}
+
+/** Syntax errors cascade: beyond the first few, the rest are echoes. Say how many were left out. */
+const MAX_SYNTAX_ERRORS = 5;
+function capCascade(list: Diagnostic[]): Diagnostic[] {
+  const errors = list.filter((d) => d.severity === 'error');
+  if (errors.length <= MAX_SYNTAX_ERRORS) return list;
+  const next = errors[MAX_SYNTAX_ERRORS]!;
+  const more = errors.length - MAX_SYNTAX_ERRORS;
+  const note: Diagnostic = { ...next, message: `YAML syntax error: ${more} more from here on, most likely caused by the ones above` };
+  return [...errors.slice(0, MAX_SYNTAX_ERRORS), note, ...list.filter((d) => d.severity === 'warning')];
+}
+
+/**
+ * Line/column (1-based, column in UTF-16 code units like editors show for BMP text) of a character
+ * offset. Computed from the text rather than yaml's LineCounter, which misses newlines inside
+ * tokens the parser gave up on.
+ */
+export function lineIndex(text: string): { linePos(offset: number): Position } {
+  const starts = [0];
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) starts.push(i + 1);
+  return {
+    linePos(offset: number): Position {
+      const at = Math.max(0, Math.min(offset, text.length));
+      let lo = 0;
+      let hi = starts.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (starts[mid]! <= at) lo = mid;
+        else hi = mid - 1;
+      }
+      return { line: lo + 1, col: at - starts[lo]! + 1 };
+    },
+  };
 }
 
 function yamlMessage(code: string, message: string): string {

@@ -14,7 +14,14 @@ export function validate<S extends z.ZodType>(
   schema: S,
   extensionKeys?: RegExp,
 ): { ok: true; value: z.output<S>; diagnostics: Diagnostic[] } | { ok: false; diagnostics: Diagnostic[] } {
-  const data: unknown = source.doc.toJS();
+  let data: unknown;
+  try {
+    data = source.doc.toJS();
+  } catch (err) {
+    // yaml refuses documents whose aliases expand too much (a "billion laughs" file).
+    const message = `YAML error: ${(err as Error).message}`;
+    return { ok: false, diagnostics: [{ file: source.file, line: 1, col: 1, path: '', message, severity: 'error' }] };
+  }
   if (extensionKeys && data !== null && typeof data === 'object' && !Array.isArray(data)) {
     for (const key of Object.keys(data)) if (extensionKeys.test(key)) delete (data as Record<string, unknown>)[key];
   }

@@ -85,3 +85,36 @@ test('readConfigFile names the file when it cannot be read', async () => {
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a syntax error cascade is cut after five lines, with a count', () => {
+  const r = loadConfigText('a: }\nb: }\nc: }\nd: }\ne: }\nf: }\ng: }\nh: }\n', 'x.yml', z.unknown());
+  assert.deepEqual(r.diagnostics.map(formatDiagnostic), [
+    'x.yml:1:4: YAML syntax error: unexpected flow-map-end token in YAML stream: "}"',
+    'x.yml:2:1: YAML syntax error: unexpected scalar token in YAML stream: "b"',
+    'x.yml:3:1: YAML syntax error: unexpected scalar token in YAML stream: "c"',
+    'x.yml:4:1: YAML syntax error: unexpected scalar token in YAML stream: "d"',
+    'x.yml:5:1: YAML syntax error: unexpected scalar token in YAML stream: "e"',
+    'x.yml:6:1: YAML syntax error: 3 more from here on, most likely caused by the ones above',
+  ]);
+});
+
+test('an alias used before its anchor is located', () => {
+  const r = loadConfigText('a: *nope\nb: &nope 1\n', 'x.yml', z.unknown());
+  assert.deepEqual(r.diagnostics.map(formatDiagnostic), ['x.yml:1:4: YAML error: unknown anchor *nope (an anchor &nope must come before it)']);
+});
+
+test('alias bombs are refused, not expanded', () => {
+  let text = 'a: &a [x,x,x,x,x,x,x,x,x,x]\n';
+  let prev = 'a';
+  for (const n of 'bcdefgh') {
+    text += `${n}: &${n} [${Array(10).fill('*' + prev).join(',')}]\n`;
+    prev = n;
+  }
+  const r = loadConfigText(text, 'x.yml', z.unknown());
+  assert.deepEqual(r.diagnostics.map(formatDiagnostic), ['x.yml:1:1: YAML error: Excessive alias count indicates a resource exhaustion attack']);
+});
+
+test('positions count from the text, CRLF line ends included', () => {
+  const r = loadConfigText('listen:\r\n  host: a\r\n  port: 0\r\n', 'x.yml', schema);
+  assert.deepEqual(r.diagnostics.map(formatDiagnostic), ['x.yml:3:9: listen.port: must be at least 1, got the number 0']);
+});

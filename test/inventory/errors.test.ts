@@ -446,3 +446,9 @@ test('x- keys hold anchors; merged keys are still validated', async () => {
 test('unknown top-level key that is not an x- extension', async () => {
   await expectProblems(inventory({ 1: 'defaults: &d { user: root }\nssh: *d' }), ['inv.yml:1:1: defaults: unknown key']);
 });
+
+test('alias to an anchor that does not exist', async () => {
+  await expectProblems(inventory({ 17: '      auth: { type: *PASS, pass: { env: PASS } }' }), [
+    'inv.yml:17:21: YAML error: unknown anchor *PASS (an anchor &PASS must come before it)',
+  ]);
+});
