@@ -64,7 +64,23 @@ export class SshConnection implements Connection {
 
   exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
     const wrapped = this.sudo ? `sudo -n -- sh -c ${shq(command)}` : command;
-    return this.channels.use(() => this.execChannel(wrapped, command, options));
+    return this.channels.use(() => this.execRetryingOpen(wrapped, command, options));
+  }
+
+  /**
+   * sshd frees a session slot only when it has processed OUR close of the previous channel, so a
+   * channel opened right after one ended can be refused ("open failed") although we never exceed
+   * MaxSessions. Nothing ran in that case: retry a few times, briefly and boundedly.
+   */
+  private async execRetryingOpen(wrapped: string, shown: string, options: ExecOptions): Promise<ExecResult> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.execChannel(wrapped, shown, options);
+      } catch (e) {
+        if (!(e instanceof ChannelOpenFailure) || attempt >= 8) throw e instanceof ChannelOpenFailure ? e.hostError : e;
+        await new Promise((r) => setTimeout(r, 5 * attempt));
+      }
+    }
   }
 
   private async execChannel(wrapped: string, shown: string, options: ExecOptions): Promise<ExecResult> {
@@ -100,7 +116,9 @@ export class SshConnection implements Connection {
       return result;
     } catch (e) {
       if (e instanceof HostError) throw e;
-      throw new HostError(this.host, `SSH channel failed: ${(e as Error).message}`, 'the connection was lost or sshd refused the channel; retry, and check the host');
+      const err = new HostError(this.host, `SSH channel failed: ${(e as Error).message}`, 'the connection was lost or sshd refused the channel; retry, and check the host');
+      if (/Channel open failure/i.test((e as Error).message)) throw new ChannelOpenFailure(err);
+      throw err;
     } finally {
       if (timer) clearTimeout(timer);
     }
@@ -121,6 +139,12 @@ export class SshConnection implements Connection {
 
   async close(): Promise<void> {
     this.ssh.dispose();
+  }
+}
+
+class ChannelOpenFailure extends Error {
+  constructor(readonly hostError: HostError) {
+    super(hostError.message);
   }
 }
 
