@@ -1,0 +1,59 @@
+// The /opt/haup artifact: one JS file + the raw-socket addon for Node 18 (abi108) and 20 (abi115),
+// runnable with the system's /usr/bin/node and no node_modules anywhere near it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { cp, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { bundleHaupd } from '../../src/vrrp/bundle.ts';
+
+function run(cmd: string, args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) =>
+    execFile(cmd, args, { cwd, timeout: 30_000, env: { PATH: '/usr/bin:/bin' } }, (err, stdout, stderr) =>
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    ),
+  );
+}
+
+test('bundle: one JS file + abi108/abi115 addons + manifest; runs --check-config with /usr/bin/node from a bare directory', async () => {
+  const work = await mkdtemp(path.join(tmpdir(), 'haupd-bundle-'));
+  try {
+    const built = path.join(work, 'build');
+    const manifest = await bundleHaupd(built);
+    assert.deepEqual(Object.keys(manifest.files).sort(), ['bin/haupd', 'lib/haupd.cjs', 'lib/native/raw-socket.abi108.node', 'lib/native/raw-socket.abi115.node']);
+    for (const [rel, f] of Object.entries(manifest.files)) {
+      const data = await readFile(path.join(built, rel));
+      assert.equal(createHash('sha256').update(data).digest('hex'), f.sha256, rel);
+      assert.equal(data.length, f.bytes);
+    }
+    assert.deepEqual(JSON.parse(await readFile(path.join(built, 'manifest.json'), 'utf8')), manifest);
+
+    // Installed copy: as on the LB, nothing but the artifact (no node_modules up the tree).
+    const opt = path.join(work, 'opt', 'haup');
+    await cp(built, opt, { recursive: true });
+    assert.deepEqual((await readdir(opt)).sort(), ['bin', 'lib', 'manifest.json']);
+    assert.equal((await stat(path.join(opt, 'bin', 'haupd'))).mode & 0o111, 0o111);
+
+    const good = path.join(work, 'haupd.yml');
+    await writeFile(good, 'instances:\n  - { name: VI_1, interface: eth0, vrid: 50, priority: 150, vips: [198.18.62.3/24] }\n');
+    const ok = await run('/usr/bin/node', [path.join(opt, 'lib', 'haupd.cjs'), '--check-config', good], work);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(ok.stdout.trim(), `${good}: OK, 1 instance: VI_1 (eth0 vrid 50 v3)`);
+
+    const bad = path.join(work, 'bad.yml');
+    await writeFile(bad, 'instances:\n  - { name: VI_1, interface: eth0, vrid: 0, priority: 150, vips: [198.18.62.3/24] }\n');
+    const no = await run(path.join(opt, 'bin', 'haupd'), ['--check-config', bad], work);
+    assert.equal(no.code, 2);
+    assert.match(no.stderr, new RegExp(`^${bad.replace(/[/.]/g, '\\$&')}:2:42: instances\\[0\\]\\.vrid: must be at least 1, got the number 0$`, 'm'));
+
+    const version = await run(path.join(opt, 'bin', 'haupd'), ['--version'], work);
+    assert.equal(version.stdout.trim(), manifest.version);
+    // The addon for this node's ABI loads from lib/native (the daemon's socket module needs it).
+    const load = await run('/usr/bin/node', ['-e', `const abi=process.versions.modules; require('${opt}/lib/native/raw-socket.abi'+abi+'.node'); console.log('ok', abi)`], work);
+    assert.match(load.stdout, /^ok (108|115)$/m, load.stderr);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+});
