@@ -81,11 +81,17 @@ async function signalProcess(host: string, name: string, signal: 'STOP' | 'CONT'
 export const freeze = (host: string, name: string, opts: FaultOptions = {}) => signalProcess(host, name, 'STOP', opts);
 export const thaw = (host: string, name: string, opts: FaultOptions = {}) => signalProcess(host, name, 'CONT', opts);
 
-/** Power a host off (orderly systemd shutdown; killed if it takes over 10 s). Its disk stays. */
+/**
+ * Power a host off (orderly systemd shutdown; killed if it takes over 10 s) and drop its carrier.
+ * Its disk (overlay) stays until `lab down`, like a real machine's.
+ */
 export async function stopHost(host: string, opts: FaultOptions = {}): Promise<void> {
   const { paths, state } = upState(opts);
-  findHost(state, host);
+  const h = findHost(state, host);
   await haltHost(labRecorder(paths, state), state.topology, host, true, 10_000);
+  // A powered-off machine has no carrier: without this its namespace's kernel would keep
+  // answering ARP and ping for the address.
+  await run('ip', ['-n', h.netns, 'link', 'set', 'eth0', 'down'], { timeoutMs: 10_000 });
   mark(paths, state, { kind: 'host-stop', host }, true);
 }
 

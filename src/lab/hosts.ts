@@ -133,6 +133,12 @@ export async function bootHost(rec: Recorder, paths: LabPaths, topo: LabTopology
   recorded.pid = pid;
   recorded.pidStart = start;
   rec.save();
+  // Carrier back on (a stopped host has it off) unless a link-down fault is meant to hold.
+  if (!rec.state.faults.some((f) => f.kind === 'link-down' && f.host === host.name)) {
+    await run('ip', ['-n', host.netns, 'link', 'set', 'eth0', 'up'], { timeoutMs: 10_000 });
+  }
+  rec.state.faults = rec.state.faults.filter((f) => !(f.kind === 'host-stop' && f.host === host.name));
+  rec.save();
   await flushNeighbour(topo, host);
 }
 

@@ -9,12 +9,17 @@ import { withCacheLock } from './lock.ts';
 
 export const MIRROR = 'http://deb.debian.org/debian';
 export const SUITE = 'bookworm';
-const INCLUDE = ['systemd', 'systemd-sysv', 'dbus', 'openssh-server', 'iproute2', 'curl', 'ca-certificates', 'procps'];
+// DESIGN.md §6's list, plus ping (tests and users probe the lab with it; minbase lacks it).
+const INCLUDE = ['systemd', 'systemd-sysv', 'dbus', 'openssh-server', 'iproute2', 'curl', 'ca-certificates', 'procps', 'iputils-ping'];
 /** Bump when the customisation below changes: older cached images are then rebuilt. */
-const IMAGE_VERSION = 3;
+const IMAGE_VERSION = 4;
 const MARKER = '.haup-lab-image';
 
-export const baseDir = (cacheDir = CACHE_DIR) => join(cacheDir, 'base');
+/**
+ * One directory per image version: running hosts have the image as their overlay's lower layer,
+ * so a newer image never replaces it in place.
+ */
+export const baseDir = (cacheDir = CACHE_DIR) => join(cacheDir, `base-v${IMAGE_VERSION}`);
 
 function expectedMarker(): string {
   return JSON.stringify({ version: IMAGE_VERSION, suite: SUITE, include: INCLUDE });
@@ -113,7 +118,7 @@ export async function ensureBaseImage(progress: BuildProgress, cacheDir = CACHE_
     customise(tmp);
     await run('chroot', [tmp, 'systemctl', 'mask', ...MASKED_UNITS], { timeoutMs: 60_000 });
     writeFileSync(join(tmp, MARKER), expectedMarker());
-    rmSync(final, { recursive: true, force: true });
+    rmSync(final, { recursive: true, force: true }); // only a broken leftover of this same version
     renameSync(tmp, final);
     return true;
   });

@@ -106,7 +106,7 @@ function listrOptions(mode: ProgressMode) {
     tty,
     options: {
       renderer: mode === 'silent' ? ('silent' as const) : ('default' as const),
-      fallbackRenderer: 'simple' as const,
+      fallbackRenderer: mode === 'silent' ? ('silent' as const) : ('simple' as const),
       fallbackRendererCondition: !tty,
       rendererOptions: { collapseSubtasks: false },
       exitOnError: true,
