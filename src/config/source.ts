@@ -11,7 +11,7 @@ export interface ConfigSource {
   /** File name as it should appear in diagnostics (as the user typed it). */
   file: string;
   doc: Document.Parsed;
-  /** Offset -> line/column, computed from the text itself (see positionOf). */
+  /** Offset -> line/column, computed from the text itself (see lineIndex). */
   lines: { linePos(offset: number): Position };
 }
 

@@ -31,7 +31,10 @@ export type LoadOutcome = { ok: true; inventory: Inventory; diagnostics: Diagnos
 const nodeIO: SecretIO = {
   env: process.env,
   readFile: (path) => readFile(path, 'utf8'),
-  mode: async (path) => (await stat(path)).mode & 0o777,
+  stat: async (path) => {
+    const st = await stat(path);
+    return { mode: st.mode & 0o777, isFile: st.isFile(), size: st.size };
+  },
 };
 
 /** Validate inventory text; never throws for bad input, returns every diagnostic instead. */
@@ -61,7 +64,7 @@ export async function loadInventoryText(text: string, file: string, options: Loa
       if (use.kind === 'vrrp-pass' && bytes > MAX_PASS_BYTES) {
         at(`the PASS from ${describeRef(use.ref)} is ${bytes} bytes; VRRP v2 carries at most ${MAX_PASS_BYTES} (the rest would be cut off on the wire)`);
       }
-    } else if (outcome.reason !== 'empty' && mode === 'report') {
+    } else if (outcome.reason !== 'invalid' && mode === 'report') {
       at(`${outcome.message} (not needed to check the inventory; required at deploy)`, 'warning');
     } else {
       at(outcome.message);

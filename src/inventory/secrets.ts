@@ -53,13 +53,17 @@ export class Secret {
 export interface SecretIO {
   env: Record<string, string | undefined>;
   readFile(path: string): Promise<string>;
-  /** File mode bits (st_mode & 0o777). */
-  mode(path: string): Promise<number>;
+  /** Permission bits (st_mode & 0o777), whether it is a regular file, and its size in bytes. */
+  stat(path: string): Promise<{ mode: number; isFile: boolean; size: number }>;
 }
+
+/** A secret is a password or passphrase; anything bigger is the wrong file (or /dev/zero). */
+export const MAX_SECRET_FILE_BYTES = 64 * 1024;
 
 export type SecretOutcome =
   | { ok: true; value: string; warning?: string }
-  | { ok: false; reason: 'unset' | 'unreadable' | 'empty'; message: string };
+  /** unset / unreadable: not available on this machine. invalid: available, but cannot be right. */
+  | { ok: false; reason: 'unset' | 'unreadable' | 'invalid'; message: string };
 
 /**
  * Read one secret. A file's single trailing newline is dropped (`echo pass > file` adds one).
@@ -69,13 +73,18 @@ export async function readSecret(ref: SecretRef, io: SecretIO): Promise<SecretOu
   if (ref.source === 'env') {
     const value = io.env[ref.name];
     if (value === undefined) return { ok: false, reason: 'unset', message: `environment variable ${ref.name} is not set` };
-    if (value === '') return { ok: false, reason: 'empty', message: `environment variable ${ref.name} is empty` };
+    if (value === '') return { ok: false, reason: 'invalid', message: `environment variable ${ref.name} is empty` };
     return { ok: true, value };
   }
   let text: string;
   let mode: number;
   try {
-    mode = await io.mode(ref.path);
+    const st = await io.stat(ref.path);
+    if (!st.isFile) return { ok: false, reason: 'invalid', message: `secret file ${ref.path} is not a regular file` };
+    if (st.size > MAX_SECRET_FILE_BYTES) {
+      return { ok: false, reason: 'invalid', message: `secret file ${ref.path} is ${st.size} bytes; a secret file holds one short secret` };
+    }
+    mode = st.mode;
     text = await io.readFile(ref.path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
@@ -83,7 +92,7 @@ export async function readSecret(ref: SecretRef, io: SecretIO): Promise<SecretOu
     return { ok: false, reason: 'unreadable', message: `cannot read secret file ${ref.path}: ${why}` };
   }
   const value = text.replace(/\r?\n$/, '');
-  if (value === '') return { ok: false, reason: 'empty', message: `secret file ${ref.path} is empty` };
+  if (value === '') return { ok: false, reason: 'invalid', message: `secret file ${ref.path} is empty` };
   const who = [(mode & 0o070) !== 0 ? 'its group' : '', (mode & 0o007) !== 0 ? 'others' : ''].filter(Boolean).join(' and ');
   const warning = who
     ? `secret file ${ref.path} is accessible to ${who} (mode ${(mode & 0o777).toString(8).padStart(4, '0')}); run chmod 600 ${ref.path}`

@@ -40,10 +40,10 @@ export function fakeIO(env: Record<string, string> = { PASS: 'secret' }, files: 
       if (!f) throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' });
       return f.text;
     },
-    mode: async (path) => {
+    stat: async (path) => {
       const f = files[path];
       if (!f) throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' });
-      return f.mode;
+      return { mode: f.mode, isFile: true, size: Buffer.byteLength(f.text) };
     },
   };
 }

@@ -10,7 +10,10 @@ import { Secret, readSecret, type SecretIO } from '../../src/inventory/secrets.t
 const realIO = (env: Record<string, string> = {}): SecretIO => ({
   env,
   readFile: (p) => readFile(p, 'utf8'),
-  mode: async (p) => (await stat(p)).mode & 0o777,
+  stat: async (p) => {
+    const st = await stat(p);
+    return { mode: st.mode & 0o777, isFile: st.isFile(), size: st.size };
+  },
 });
 
 test('a Secret never prints its value', () => {
@@ -29,7 +32,7 @@ test('env secret: set, unset, empty', async () => {
   const io = realIO({ A: 'pw', E: '' });
   assert.deepEqual(await readSecret({ source: 'env', name: 'A' }, io), { ok: true, value: 'pw' });
   assert.deepEqual(await readSecret({ source: 'env', name: 'B' }, io), { ok: false, reason: 'unset', message: 'environment variable B is not set' });
-  assert.deepEqual(await readSecret({ source: 'env', name: 'E' }, io), { ok: false, reason: 'empty', message: 'environment variable E is empty' });
+  assert.deepEqual(await readSecret({ source: 'env', name: 'E' }, io), { ok: false, reason: 'invalid', message: 'environment variable E is empty' });
 });
 
 test('file secret on disk: trailing newline dropped, mode checked', async () => {
@@ -50,8 +53,20 @@ test('file secret on disk: trailing newline dropped, mode checked', async () => 
     assert.deepEqual(await readSecret({ source: 'file', path: file }, realIO()), { ok: true, value: 'two\nlines' });
     assert.deepEqual(await readSecret({ source: 'file', path: dir }, realIO()), {
       ok: false,
-      reason: 'unreadable',
-      message: `cannot read secret file ${dir}: is a directory`,
+      reason: 'invalid',
+      message: `secret file ${dir} is not a regular file`,
+    });
+    assert.deepEqual(await readSecret({ source: 'file', path: '/dev/zero' }, realIO()), {
+      ok: false,
+      reason: 'invalid',
+      message: 'secret file /dev/zero is not a regular file',
+    });
+    const big = join(dir, 'big');
+    await writeFile(big, Buffer.alloc(65 * 1024, 'a'), { mode: 0o600 });
+    assert.deepEqual(await readSecret({ source: 'file', path: big }, realIO()), {
+      ok: false,
+      reason: 'invalid',
+      message: `secret file ${big} is 66560 bytes; a secret file holds one short secret`,
     });
     assert.deepEqual(await readSecret({ source: 'file', path: join(dir, 'nope') }, realIO()), {
       ok: false,
