@@ -110,8 +110,8 @@ export const configSchema = z
   .strictObject({
     log_level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
     status_socket: absPath.default('/run/haupd/status.sock'),
-    /** Prometheus metrics listener; omit or null to disable. */
-    metrics: hostPort.nullable().default(null),
+    /** Prometheus metrics listener (as the inventory's haupd.metrics_listen); false disables it. */
+    metrics_listen: z.union([hostPort, z.literal(false)]).default('127.0.0.1:9650'),
     /** Seconds a SIGTERM'd master keeps its VIPs while waiting for the new master's advert. */
     handover_timeout: seconds(0, 60).default(3),
     partition_guard: partitionGuard.optional(),

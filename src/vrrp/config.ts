@@ -4,7 +4,7 @@
 //
 // Example (docs/haupd.md has the full reference):
 //   status_socket: /run/haupd/status.sock
-//   metrics: 127.0.0.1:9651
+//   metrics_listen: 127.0.0.1:9650
 //   instances:
 //     - name: VI_1
 //       interface: eth0
@@ -188,7 +188,7 @@ function resolveInstance(i: InstanceConfigFile, auth: InstanceConfig['auth'], sy
 function resolve(file: string, cfg: HaupdConfigFile, auths: (InstanceConfig['auth'])[]): HaupdConfig {
   const groupOf = new Map<string, string>();
   for (const g of cfg.sync_groups) for (const m of g.instances) groupOf.set(m, g.name);
-  const metricsMatch = cfg.metrics ? /^(.+):(\d+)$/.exec(cfg.metrics) : null;
+  const metricsMatch = cfg.metrics_listen ? /^(.+):(\d+)$/.exec(cfg.metrics_listen) : null;
   const pg = cfg.partition_guard;
   return {
     file,

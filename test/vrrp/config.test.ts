@@ -31,7 +31,7 @@ test('a minimal config gets keepalived-like defaults', async () => {
   assert.deepEqual(r.diagnostics, []);
   const c = r.config!;
   assert.equal(c.statusSocket, '/run/haupd/status.sock');
-  assert.equal(c.metrics, null);
+  assert.deepEqual(c.metrics, { host: '127.0.0.1', port: 9650 });
   assert.equal(c.handoverTimeoutMs, 3000);
   const i = c.instances[0]!;
   assert.equal(i.version, 3);
@@ -46,7 +46,7 @@ test('a minimal config gets keepalived-like defaults', async () => {
 
 test('full config: v2 PASS secret read from its file and zero padded to 8 bytes; JSON works too', async () => {
   const json = JSON.stringify({
-    metrics: '127.0.0.1:9651',
+    metrics_listen: '127.0.0.1:9651',
     status_socket: '/run/x.sock',
     partition_guard: { gateway: '198.18.10.254', fall: 2 },
     instances: [
@@ -158,4 +158,10 @@ test('the secret never appears in diagnostics or in the fingerprint input', asyn
   const reader = secrets({ '/p': { mode: 0o600, text: 'TOPSECRET99' } });
   const r = await loadConfig(minimal.replace('vrid: 50', 'vrid: 50\n    version: 2\n    auth: { type: PASS, secret_file: /p }'), 'f', reader);
   for (const d of r.diagnostics) assert.doesNotMatch(d.message, /TOPSECRET/);
+});
+
+test('metrics_listen: false disables metrics; a malformed address is located', async () => {
+  const off = await loadConfig(minimal + 'metrics_listen: false\n', 'haupd.yml', okSecret);
+  assert.equal(off.config?.metrics, null);
+  assert.deepEqual(await errorsOf(minimal + 'metrics_listen: localhost\n'), ['haupd.yml:8:17: metrics_listen: expected ADDRESS:PORT like 127.0.0.1:9651']);
 });
