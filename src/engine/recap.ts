@@ -21,9 +21,15 @@ export function recap(result: DeployResult): string {
   const lines = [`RECAP  deploy ${result.deployId}${result.check ? '  (check: nothing was changed)' : ''}`];
   for (const h of result.hosts) {
     lines.push(`${h.host.padEnd(width)} : ${countsText(h)}  ${(h.durationMs / 1000).toFixed(2)} s`);
+    const pad = ' '.repeat(width);
     if (h.error) {
-      lines.push(`${' '.repeat(width)}   error: ${h.error.message}`);
-      if (h.error.hint) lines.push(`${' '.repeat(width)}   hint: ${h.error.hint}`);
+      lines.push(`${pad}   error: ${h.error.message}`);
+      if (h.error.hint) lines.push(`${pad}   hint: ${h.error.hint}`);
+    }
+    for (const t of h.tasks.filter((t) => t.status === 'failed')) {
+      const [first, ...rest] = (t.error ?? 'failed').split('\n');
+      lines.push(`${pad}   failed: ${t.handler ? 'handler ' : ''}${t.name}: ${first}`);
+      for (const l of rest.slice(0, 10)) lines.push(`${pad}     ${l}`);
     }
   }
   lines.push(`${result.ok ? 'ok' : 'FAILED'} in ${(result.durationMs / 1000).toFixed(2)} s`);
