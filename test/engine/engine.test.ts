@@ -122,7 +122,7 @@ test('validate failure: the live file stays byte-identical, no temp file left, l
   assert.equal(after.get(`${d}/etc/app.conf`), liveBefore.get(`${d}/etc/app.conf`));
   assert.ok(!existsSync(`${d}/after`));
   assert.ok(!existsSync(`${d}/reload.log`));
-  assert.match(recap(r), /^lb5 : ok=0 changed=0 failed=1 skipped=1 unreachable=0 {2}\d+\.\d\d s\n {6}failed: config: validate failed \(.*\): line 2: broken is not a directive$/m);
+  assert.match(recap(r), /^lb5  : ok=0 changed=0 failed=1 skipped=1 unreachable=0 {2}\d+\.\d\d s\n {7}failed: config: validate failed \(.*\): line 2: broken is not a directive$/m);
 });
 
 test('journal: exact pre-images (bytes, mode, owner, absent, directory), services, installs; 0700/0600 on both sides', async () => {
