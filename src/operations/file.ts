@@ -38,7 +38,7 @@ export function plan(spec: FileSpec, facts: Facts): Change {
     return {
       status: 'changed',
       summary: `${spec.path}: ${diffs.join(', ')}`,
-      steps: [{ kind: 'write', path: spec.path, content, ...want, ...(spec.validate ? { validate: spec.validate } : {}) }],
+      steps: [{ kind: 'write', path: spec.path, content, ...want, ...(spec.validate ? { validate: spec.validate } : {}), ...(secret ? { secret } : {}) }],
       file,
     };
   }

@@ -64,6 +64,8 @@ export type Step =
       owner: string;
       group: string;
       validate?: string;
+      /** Describe without any trace of the content (not even a hash prefix). */
+      secret?: boolean;
     };
 
 export interface Change {
@@ -82,7 +84,8 @@ export function describeSteps(steps: Step[]): string[] {
   return steps.map((s) => {
     if (s.kind === 'exec') return s.command;
     const v = s.validate ? `, validate: ${s.validate}` : '';
-    return `write ${s.path} (sha256 ${s.sha256.slice(0, 12)}, ${modeString(s.mode)}, ${s.owner}:${s.group}${v})`;
+    const what = s.secret ? 'secret content' : `sha256 ${s.sha256.slice(0, 12)}`;
+    return `write ${s.path} (${what}, ${modeString(s.mode)}, ${s.owner}:${s.group}${v})`;
   });
 }
 

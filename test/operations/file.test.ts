@@ -53,6 +53,8 @@ test('Buffer content (binary) is compared by sha256 too', () => {
 test('secret flag is carried for the diff and log masking', () => {
   const c = plan({ op: 'file', path: '/etc/haup/auth', content: 'pass1234', mode: 0o600, secret: true }, debianFacts());
   assert.equal(c.file?.secret, true);
+  // -v shows commands: a secret's description carries no hash (a short secret's sha256 is guessable)
+  assert.deepEqual(describeSteps(c.steps), ['write /etc/haup/auth (secret content, 0600, root:root)']);
 });
 
 test('a directory where a file should be -> PlanError; relative path -> PlanError', () => {
