@@ -1,7 +1,7 @@
 // The lab's network: a bridge in a namespace of its own, one namespace per host whose eth0 is
 // a veth to the bridge, and one more veth from the machine's root namespace (the only way in).
 // Hosts get no default route: nothing they send can leave the lab range.
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { HaupError } from '../util/errors.ts';
 import { run } from './run.ts';
 import type { LabState } from './state.ts';
@@ -85,6 +85,10 @@ export async function createBridge(rec: NetRecorder, topo: LabTopology): Promise
   rec.save();
   await ip(['link', 'add', topo.machineLink, 'type', 'veth', 'peer', 'name', topo.machinePeer, 'netns', br]);
   await ip(['-n', br, 'link', 'set', topo.machinePeer, 'master', topo.bridge, 'up']);
+  // Nothing received from the lab is ever forwarded by the machine (even if ip_forward is on
+  // now); and the lab link is IPv4 only, so no IPv6 path out exists either.
+  writeFileSync(`/proc/sys/net/ipv4/conf/${topo.machineLink}/forwarding`, '0');
+  writeFileSync(`/proc/sys/net/ipv6/conf/${topo.machineLink}/disable_ipv6`, '1');
   await ip(['addr', 'add', `${topo.machineAddress}/${topo.prefix}`, 'dev', topo.machineLink]);
   await ip(['link', 'set', topo.machineLink, 'up']);
   await createFaultTable(topo);
