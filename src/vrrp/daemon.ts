@@ -115,7 +115,7 @@ export class Daemon {
 
   async start(): Promise<void> {
     const c = this.config;
-    this.log.info('starting', { config: c.file, instances: c.instances.map((i) => i.name), pid: process.pid });
+    this.log.info('starting', { config: c.file, instances: c.instances.map((i) => i.name), pid: process.pid, node: process.version });
     // Before anything else: a previous daemon killed with -9 may have left our VIPs behind.
     await releaseInstances(c.instances, this.log);
     await this.io.startServices(c, this.statusProvider());

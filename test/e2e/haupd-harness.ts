@@ -38,6 +38,8 @@ export interface RunningHaupd {
 export interface StartOptions {
   /** Run `node BUNDLE/lib/haupd.cjs` instead of the checkout's bin/haupd. */
   bundleDir?: string;
+  /** Command that runs node (default: this process's node), e.g. ['unshare', ..., 'node18.sh']. */
+  node?: string[];
   extraArgs?: string[];
 }
 
@@ -55,7 +57,8 @@ export async function startHaupd(lab: NetnsLab, host: string, dir: string, confi
   const configFile = path.join(dir, `haupd-${host}.json`);
   await writeConfig(configFile, config);
   const entry = opts.bundleDir ? [path.join(opts.bundleDir, 'lib', 'haupd.cjs')] : [path.join(repoRoot, 'bin', 'haupd')];
-  const child = lab.spawn(host, process.execPath, [...entry, '--config', configFile, ...(opts.extraArgs ?? [])]);
+  const [cmd = process.execPath, ...pre] = opts.node ?? [process.execPath];
+  const child = lab.spawn(host, cmd, [...pre, ...entry, '--config', configFile, ...(opts.extraArgs ?? [])]);
   const logs: LogEntry[] = [];
   const waiters = new Set<() => void>();
   let raw = '';

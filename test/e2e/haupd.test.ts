@@ -8,6 +8,8 @@ import { execFile } from 'node:child_process';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { HaupdConfigInput } from '../../src/vrrp/config-schema.ts';
+import { bundleHaupd } from '../../src/vrrp/bundle.ts';
+import { debianNode18 } from './debian-node18.ts';
 import { createNetnsLab, waitFor, type NetnsLab } from './netns.ts';
 import { addrsOf, holders, repoRoot, startHaupd, tmpDirFor, waitHolder, watchSingleHolder, type RunningHaupd } from './haupd-harness.ts';
 import type { ProbeResult } from './http-probe.ts';
@@ -72,8 +74,8 @@ function config(host: string, o: InstanceOpts): HaupdConfigInput {
   } as HaupdConfigInput;
 }
 
-async function start(host: string, o: InstanceOpts): Promise<RunningHaupd> {
-  const d = await startHaupd(lab, host, dir, config(host, o));
+async function start(host: string, o: InstanceOpts, opts: Parameters<typeof startHaupd>[4] = {}): Promise<RunningHaupd> {
+  const d = await startHaupd(lab, host, dir, config(host, o), opts);
   running.add(d);
   void d.exited.then(() => running.delete(d));
   return d;
@@ -329,6 +331,35 @@ test('VRRPv2, 1 s adverts: election and SIGSTOP failover at the RFC bound (3 s +
     await waitHolder(lab, ['b'], VIP, 'b', 2000);
     a.signal('SIGCONT');
     await waitHolder(lab, LBS, VIP, 'a', 8000);
+  } finally {
+    await stopAll();
+  }
+});
+
+test("the bundle on Debian's Node 18 (abi108 addon) as master, the checkout on Node 20 as backup: election, 0-loss handover", async (t) => {
+  const node18 = await debianNode18();
+  if ('skip' in node18) {
+    t.skip(node18.skip);
+    return;
+  }
+  const bundleDir = path.join(dir, 'bundle');
+  await bundleHaupd(bundleDir);
+  try {
+    const a = await start('a', { priority: 150 }, { bundleDir, node: ['unshare', '-m', '--propagation', 'private', node18.launcher] });
+    await a.waitLog((e) => e.event === 'transition' && e.to === 'master', 15_000, 'a (node 18) master');
+    const b = await start('b', { priority: 100 });
+    await b.waitLog((e) => e.event === 'transition' && e.to === 'backup', 15_000, 'b backup');
+    await waitHolder(lab, LBS, VIP, 'a', 5000);
+    const started = a.logs.find((e) => e.event === 'starting');
+    assert.match(String(started?.node), /^v18\./);
+    const probing = probe(2000);
+    await new Promise((r) => setTimeout(r, 700));
+    a.signal('SIGTERM');
+    assert.equal(await a.exited, 0);
+    const r = await probing;
+    process.stdout.write(`# node 18 bundle -> node 20 checkout handover: ${r.total} requests, ${r.failed} failed, longest gap ${r.outageMs} ms\n`);
+    assert.equal(r.failed, 0);
+    await waitHolder(lab, LBS, VIP, 'b', 2000);
   } finally {
     await stopAll();
   }
