@@ -436,7 +436,6 @@ export class Daemon {
     const iface = unit.iface;
     if (!iface) return;
     const cfg = unit.cfg;
-    const snap = unit.machine.snapshot();
     const advert: Advert = {
       version: cfg.version,
       vrid: cfg.vrid,
@@ -447,7 +446,6 @@ export class Daemon {
       authData: cfg.version === 2 ? (cfg.auth?.data ?? Buffer.alloc(8)) : Buffer.alloc(0),
       checksum: 0,
     };
-    void snap;
     const targets = cfg.unicastPeers.length > 0 ? cfg.unicastPeers : [VRRP_MULTICAST_GROUP];
     for (const dst of targets) {
       const msg = encodeAdvert(advert, { src: iface.socket.primary, dst, v3Checksum: cfg.v3Checksum });
@@ -513,11 +511,9 @@ export class Daemon {
     const stops: Promise<void>[] = [];
     for (const unit of [...this.units.values()]) {
       const want = next.get(unit.cfg.name);
-      const unchanged =
-        want !== undefined &&
-        want.fingerprint === unit.cfg.fingerprint &&
-        groupOfNew.get(unit.cfg.name) === groupOfOld.get(unit.cfg.name) &&
-        old.handoverTimeoutMs === config.handoverTimeoutMs;
+      // handover_timeout is not compared: a changed value applies to instances started from now
+      // on (and to the SIGTERM guard at once), never worth restarting every instance for.
+      const unchanged = want !== undefined && want.fingerprint === unit.cfg.fingerprint && groupOfNew.get(unit.cfg.name) === groupOfOld.get(unit.cfg.name);
       if (unchanged) {
         unit.cfg = want;
         kept.push(want.name);

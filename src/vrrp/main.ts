@@ -70,7 +70,10 @@ export function buildProgram(run: (code: number) => void): Command {
       if (opts.checkConfig !== undefined) return run(await checkConfig(opts.checkConfig));
       const file = opts.config ?? DEFAULT_CONFIG;
       if (opts.release) return run(await release(file));
-      run(await runDaemon({ configFile: file }));
+      const code = await runDaemon({ configFile: file });
+      // Everything was closed; should a stray handle keep the loop alive, do not hang systemd.
+      setTimeout(() => process.exit(code), 3000).unref();
+      run(code);
     });
   program
     .command('status')
