@@ -1,7 +1,7 @@
 // A host over SSH: node-ssh (ssh2) with strict host-key checking, one reused connection per host,
 // at most `maxChannels` channels at once (sshd's MaxSessions is 10), TCP_NODELAY, timeouts.
 // Every failure becomes a HostError that names the host and says what to do.
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { connect as netConnect, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { NodeSSH } from 'node-ssh';
@@ -231,6 +231,9 @@ export async function connectSsh(o: SshOptions): Promise<SshConnection> {
   if (!privateKey && !agent) {
     throw new HostError(o.host, 'no SSH credentials: no private key configured and no ssh-agent (SSH_AUTH_SOCK unset)', 'set ssh.private_key in the inventory or start ssh-agent');
   }
+  if (!privateKey && agent && !(await isSocket(agent))) {
+    throw new HostError(o.host, `no ssh-agent at ${agent}`, 'start ssh-agent (and ssh-add the key), or set ssh.private_key in the inventory');
+  }
 
   const sock = await openSocket(o, port, timeoutMs);
   let verdict: HostKeyVerdict | undefined;
@@ -267,6 +270,14 @@ export async function connectSsh(o: SshOptions): Promise<SshConnection> {
   ssh.connection?.setMaxListeners(64); // node-ssh adds one 'error' listener per running command
   if (accepted) await appendKnownHost(o.knownHostsPath, o.address, port, accepted);
   return new SshConnection(o.host, ssh, o);
+}
+
+async function isSocket(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isSocket();
+  } catch {
+    return false;
+  }
 }
 
 function classifyConnectError(o: SshOptions, port: number, e: Error & { level?: string; code?: string }): HostError {

@@ -19,7 +19,7 @@ const ADDR = '198.18.10.1';
 const TEST_USER = { name: 'haupe2e', uid: 64123 };
 const NOSUDO_USER = { name: 'haupe2en', uid: 64124 };
 /** How many tests innerTests() declares (the outer test checks they all ran). */
-const INNER_TESTS = 11;
+const INNER_TESTS = 13;
 
 interface Setup {
   dir: string;
@@ -46,8 +46,10 @@ if (!INNER) {
 
       // keys
       for (const k of ['client', 'wrong', 'hostA', 'hostB']) sh(`ssh-keygen -q -t ed25519 -N '' -C ${k} -f ${dir}/${k}`);
+      sh(`ssh-keygen -q -t ed25519 -N 'correct horse' -C locked -f ${dir}/locked`);
       mkdirSync(`${dir}/authorized`);
       for (const u of ['root', TEST_USER.name, NOSUDO_USER.name]) copyFileSync(`${dir}/client.pub`, `${dir}/authorized/${u}`);
+      writeFileSync(`${dir}/authorized/root`, readFileSync(`${dir}/client.pub`, 'utf8') + readFileSync(`${dir}/locked.pub`, 'utf8'));
       // sshd reads authorized keys as the user: the test users must be able to traverse and read
       chmodSync(dir, 0o755);
       chmodSync(`${dir}/authorized`, 0o755);
@@ -299,6 +301,44 @@ async function innerTests(s: Setup): Promise<void> {
       });
     } finally {
       await refused.close();
+    }
+  });
+
+  test('key passphrase: the right one authenticates; a wrong or missing one is a clear error', async () => {
+    const kh = knownHosts(`${ADDR} ${keyB64(s.hostKeyA)}\n`);
+    const locked = join(s.dir, 'locked');
+    const conn = await connectSsh({ ...base, privateKeyPath: locked, passphrase: 'correct horse', knownHostsPath: kh });
+    assert.equal((await conn.exec('id -u')).stdout.toString(), '0\n');
+    await conn.close();
+    for (const passphrase of ['wrong', undefined]) {
+      await assert.rejects(connectSsh({ ...base, privateKeyPath: locked, ...(passphrase ? { passphrase } : {}), knownHostsPath: kh }), (e: unknown) => {
+        assert.ok(e instanceof HostError);
+        assert.match(e.message, new RegExp(`^e2e: cannot use private key ${locked}: `));
+        assert.ok(!e.message.includes('wrong'), 'the passphrase is never echoed');
+        assert.equal(e.hint, 'check the key file and its passphrase secret');
+        return true;
+      });
+    }
+  });
+
+  test('ssh-agent: a key held by the agent authenticates without a key file', async () => {
+    const sock = join(s.dir, 'agent.sock');
+    const agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
+    try {
+      for (let i = 0; i < 50 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
+      execFileSync('ssh-add', ['-q', s.clientKey], { env: { ...process.env, SSH_AUTH_SOCK: sock }, stdio: 'ignore' });
+      const kh = knownHosts(`${ADDR} ${keyB64(s.hostKeyA)}\n`);
+      const { privateKeyPath: _unused, ...noKey } = base;
+      const conn = await connectSsh({ ...noKey, agentSocket: sock, knownHostsPath: kh });
+      assert.equal((await conn.exec('id -u')).stdout.toString(), '0\n');
+      await conn.close();
+      await rejectsWith(connectSsh({ ...noKey, agentSocket: join(s.dir, 'no-agent.sock'), knownHostsPath: kh }), `e2e: no ssh-agent at ${join(s.dir, 'no-agent.sock')}`);
+      // an agent without the right key: refused, naming the agent
+      execFileSync('ssh-add', ['-q', '-D'], { env: { ...process.env, SSH_AUTH_SOCK: sock }, stdio: 'ignore' });
+      execFileSync('ssh-add', ['-q', s.wrongKey], { env: { ...process.env, SSH_AUTH_SOCK: sock }, stdio: 'ignore' });
+      await rejectsWith(connectSsh({ ...noKey, agentSocket: sock, knownHostsPath: kh }), 'e2e: authentication refused for user root with the keys of ssh-agent');
+    } finally {
+      agent.kill('SIGTERM');
     }
   });
 
