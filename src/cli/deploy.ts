@@ -1,0 +1,114 @@
+// `haup deploy INVENTORY`: the inventory -> roles -> the engine, then the recap and the deploy id.
+// Exit 0: every host ok/changed; 1: a host failed or was unreachable; 2: bad input (the inventory,
+// the options), and then no connection was opened.
+import type { Command } from 'commander';
+import type { Connection } from '../connectors/connection.ts';
+import { connectSsh } from '../connectors/ssh.ts';
+import { recap, toJson } from '../engine/recap.ts';
+import { runDeploy, selectHosts } from '../engine/runner.ts';
+import type { DeployResult, HostSpec } from '../engine/types.ts';
+import { loadInventory } from '../inventory/load.ts';
+import type { Host, Inventory } from '../inventory/model.ts';
+import { buildHaupdArtifact, type HaupdArtifact } from '../roles/artifact.ts';
+import { hostSpecs, phasesFor } from '../roles/index.ts';
+import { EXIT, InputError, formatDiagnostic } from '../util/errors.ts';
+
+export interface DeployCliOptions {
+  check?: boolean;
+  diff?: boolean;
+  limit?: string[];
+  forks?: string;
+  json?: boolean;
+  verbose?: boolean;
+  acceptNewHostKeys?: boolean;
+  journalDir?: string;
+}
+
+export function parseForks(text: string | undefined): number {
+  if (text === undefined) return 10;
+  if (!/^[1-9][0-9]*$/.test(text) || Number(text) > 100) throw new InputError(`--forks: expected a whole number 1..100, got "${text}"`);
+  return Number(text);
+}
+
+export function connectHost(h: Host, acceptNewHostKeys: boolean) {
+  return connectSsh({
+    host: h.name,
+    address: h.ssh.host,
+    port: h.ssh.port,
+    user: h.ssh.user,
+    privateKeyPath: h.ssh.privateKey,
+    ...(h.ssh.passphrase ? { passphrase: h.ssh.passphrase.reveal() } : {}),
+    knownHostsPath: h.ssh.knownHosts,
+    acceptNewHostKeys,
+    become: h.ssh.become === 'sudo',
+    connectTimeoutMs: h.ssh.connectTimeout * 1000,
+  });
+}
+
+/** The deployable hosts (web + lb; probe hosts get nothing) that --limit selects. */
+function selectedRoles(inv: Inventory, limit: string[] | undefined): { web: boolean; lb: boolean } {
+  const light = [...inv.web, ...inv.lb].map((h) => ({ name: h.name, groups: [h.role] }) as unknown as HostSpec);
+  const chosen = selectHosts(light, limit);
+  return { web: chosen.some((h) => h.groups.includes('web')), lb: chosen.some((h) => h.groups.includes('lb')) };
+}
+
+export async function deploy(file: string, o: DeployCliOptions): Promise<{ result: DeployResult; code: number }> {
+  const inv = await loadInventory(file, { secrets: 'require' });
+  const forks = parseForks(o.forks);
+  const out = o.json ? process.stderr : process.stdout;
+  for (const w of inv.warnings) process.stderr.write(formatDiagnostic(w) + '\n');
+  // Usage errors in --limit surface here, before the bundle is built or any host is contacted.
+  const { lb } = selectedRoles(inv, o.limit);
+  const artifact: HaupdArtifact = lb ? await buildHaupdArtifact() : { version: 'unused', files: [] };
+  // Every selected host is connected at once, in parallel: later phases find their connection
+  // open instead of paying a TCP + SSH handshake each (runHost closes it when the host is done).
+  const opened = new Map<string, Promise<Connection>>();
+  const connect = (h: Host): Promise<Connection> => {
+    let p = opened.get(h.name);
+    if (!p) {
+      p = connectHost(h, o.acceptNewHostKeys === true);
+      p.catch(() => {}); // reported by the engine when the host's phase runs
+      opened.set(h.name, p);
+    }
+    return p;
+  };
+  const hosts = hostSpecs(inv, { artifact, connect });
+  for (const spec of selectHosts(hosts, o.limit)) void spec.connect().catch(() => {});
+  const result = await runDeploy({
+    hosts,
+    phases: phasesFor(inv),
+    check: o.check === true,
+    diff: o.diff === true,
+    verbose: o.verbose === true,
+    ...(o.limit ? { limit: o.limit } : {}),
+    forks,
+    ...(o.journalDir ? { journalDir: o.journalDir } : {}),
+    // With --json, stdout carries only the JSON document: progress goes to stderr, plain.
+    ...(o.json ? { output: 'plain' as const, stream: process.stderr } : {}),
+  });
+  // Hosts of skipped phases never used theirs.
+  await Promise.all([...opened.values()].map((p) => p.then((c) => c.close(), () => {})));
+  if (o.json) process.stdout.write(toJson(result) + '\n');
+  out.write(recap(result) + '\n');
+  return { result, code: result.ok ? EXIT.ok : EXIT.failed };
+}
+
+export function registerDeploy(program: Command): void {
+  program
+    .command('deploy')
+    .description('deploy the inventory: nginx on the webs, nginx + haupd on the LBs (backups first, master last)')
+    .argument('<inventory>', 'inventory file (YAML)')
+    .option('--check', 'plan only: report what would change, change nothing on any host')
+    .option('--diff', 'show unified diffs of the files that change (secret files: never their content)')
+    .option('--limit <hosts>', 'only these hosts or groups (comma separated; repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--forks <n>', 'hosts in parallel within a phase (default 10)')
+    .option('--json', 'print the result as JSON on stdout (progress and recap on stderr)')
+    .option('--accept-new-host-keys', 'record the key of a host not yet in known_hosts (a CHANGED key is never accepted)')
+    .option('--journal-dir <dir>', 'where the deploy journals go on this machine (default $XDG_STATE_HOME/haup/journal)')
+    .addHelpText('after', '\nExit codes: 0 every host ok or changed, 1 a host failed or was unreachable, 2 bad input (nothing contacted).')
+    .action(async (file: string, opts: DeployCliOptions, cmd: Command) => {
+      const verbose = cmd.optsWithGlobals<{ verbose?: boolean }>().verbose === true;
+      const { code } = await deploy(file, { ...opts, verbose });
+      process.exitCode = code;
+    });
+}

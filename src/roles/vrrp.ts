@@ -1,0 +1,148 @@
+// The vrrp role: haupd on an LB. Debian's nodejs (the artifact targets node18) and arping; the
+// artifact under /opt/haup (sha256-idempotent); /etc/haup/haupd.yml rendered from the inventory
+// with each VRRP PASS in its own 0600 root file; check scripts; a systemd unit with only
+// CAP_NET_RAW and CAP_NET_ADMIN. Handlers: reload (SIGHUP) on config change, daemon-reload +
+// restart on artifact or unit change.
+import { posix } from 'node:path';
+import Handlebars from 'handlebars';
+import type { HandlerSpec, TaskSpec } from '../engine/types.ts';
+import type { Inventory, LbHost, TrackCheck, VrrpInstance } from '../inventory/model.ts';
+import { renderTemplate } from '../templates/loader.ts';
+import { HaupError } from '../util/errors.ts';
+import type { HaupdArtifact } from './artifact.ts';
+import type { RoleTasks } from './types.ts';
+
+export const HAUPD_ROOT = '/opt/haup';
+export const HAUPD_BIN = '/opt/haup/bin/haupd';
+export const HAUPD_ETC = '/etc/haup';
+export const HAUPD_CONFIG = '/etc/haup/haupd.yml';
+export const HAUPD_SECRETS = '/etc/haup/secrets';
+export const HAUPD_CHECKS = '/etc/haup/checks';
+export const HAUPD_UNIT = '/etc/systemd/system/haupd.service';
+export const RELOAD_HAUPD = 'reload haupd';
+export const RESTART_HAUPD = 'restart haupd';
+
+// JSON is YAML: every value in the haupd config is written as JSON, so quoting is never wrong.
+Handlebars.registerHelper('json', (v: unknown) => JSON.stringify(v));
+
+export const secretFileFor = (instance: string): string => `${HAUPD_SECRETS}/${instance}.pass`;
+export const checkScriptFor = (check: string): string => `${HAUPD_CHECKS}/${check}`;
+
+function checkScript(inv: Inventory, c: TrackCheck): string {
+  if (c.builtin === 'nginx') return renderTemplate('haupd/check-nginx.sh.hbs', { name: c.name, port: inv.nginx.listen, timeout: c.timeout });
+  return renderTemplate('haupd/check-command.sh.hbs', { name: c.name, command: c.script });
+}
+
+function instancesOf(inv: Inventory, host: LbHost): VrrpInstance[] {
+  return inv.vrrp.instances.filter((i) => i.members.some((m) => m.host === host.name));
+}
+
+function checksOf(inv: Inventory, host: LbHost): TrackCheck[] {
+  const names = new Set(instancesOf(inv, host).flatMap((i) => i.track));
+  return inv.vrrp.checks.filter((c) => names.has(c.name));
+}
+
+/** Pure: /etc/haup/haupd.yml for one LB (no secret in it: secret_file points at the 0600 file). */
+export function renderHaupdConfig(inv: Inventory, host: LbHost): string {
+  const checks = new Map(inv.vrrp.checks.map((c) => [c.name, c]));
+  const pg = inv.vrrp.partitionGuard;
+  const instances = instancesOf(inv, host).map((i) => {
+    const me = i.members.find((m) => m.host === host.name)!;
+    return {
+      name: i.name,
+      interface: me.interface,
+      vrid: i.vrid,
+      version: i.version,
+      priority: me.priority,
+      advertInt: i.advertIntCs / 100,
+      vips: i.vips.map((v) => v.cidr),
+      secretFile: i.auth.type === 'PASS' ? secretFileFor(i.name) : null,
+      preempt: i.preempt,
+      preemptDelay: i.preemptDelay,
+      unicastPeers: me.unicastPeers,
+      peers: Object.fromEntries(i.members.map((m) => [m.address, m.priority])),
+      v3Checksum: i.version === 3 ? (i.checksum === 'rfc9568' ? 'message' : 'pseudo') : null,
+      garp: { count: i.garp.burst, repeat_count: i.garp.repeatDelay > 0 ? i.garp.burst : 0, repeat_delay: i.garp.repeatDelay },
+      trackScripts: i.track.map((name) => {
+        const c = checks.get(name);
+        if (!c) throw new HaupError(`instance ${i.name} tracks an unknown check "${name}"`);
+        return { name: c.name, script: checkScriptFor(c.name), interval: c.interval, timeout: c.timeout, rise: c.rise, fall: c.fall, weight: c.weight };
+      }),
+      notify: i.notify,
+    };
+  });
+  return renderTemplate('haupd/haupd.yml.hbs', {
+    host: host.name,
+    statusSocket: inv.haupd.statusSocket,
+    metrics: inv.haupd.metricsListen ? `${inv.haupd.metricsListen.host}:${inv.haupd.metricsListen.port}` : false,
+    partitionGuard: pg ? { gateway: pg.gateway, interval: pg.interval, timeout: pg.interval, fall: pg.fall, rise: pg.rise } : null,
+    instances,
+  });
+}
+
+export function renderHaupdUnit(): string {
+  return renderTemplate('haupd/haupd.service.hbs', { bin: HAUPD_BIN, config: HAUPD_CONFIG });
+}
+
+/** The PASS file's bytes (never shown: the task is marked secret). */
+function passFile(i: VrrpInstance): string {
+  if (i.auth.type !== 'PASS') throw new Error('no PASS');
+  return `${i.auth.pass.reveal()}\n`;
+}
+
+export function vrrpRole(inv: Inventory, host: LbHost, artifact: HaupdArtifact): RoleTasks {
+  const dirs = new Set<string>([HAUPD_ROOT]);
+  for (const f of artifact.files) for (let d = posix.dirname(`${HAUPD_ROOT}/${f.path}`); d !== HAUPD_ROOT; d = posix.dirname(d)) dirs.add(d);
+  const dirTasks: TaskSpec[] = [...dirs].sort().map((d) => ({ name: `directory ${d}`, op: { op: 'directory', path: d, mode: 0o755 } }));
+  const artifactTasks: TaskSpec[] = artifact.files.map((f) => ({
+    name: `haupd ${artifact.version}: ${f.path}`,
+    op: { op: 'file', path: `${HAUPD_ROOT}/${f.path}`, content: f.content, mode: f.mode },
+    notify: [RESTART_HAUPD],
+  }));
+  const instances = instancesOf(inv, host);
+  const secretTasks: TaskSpec[] = instances
+    .filter((i) => i.auth.type === 'PASS')
+    .map((i) => ({
+      name: `VRRP PASS of ${i.name}`,
+      op: { op: 'file', path: secretFileFor(i.name), content: passFile(i), mode: 0o600, owner: 'root', group: 'root', secret: true },
+      notify: [RELOAD_HAUPD],
+    }));
+  const checkTasks: TaskSpec[] = checksOf(inv, host).map((c) => ({
+    name: `check script ${c.name}`,
+    op: { op: 'file', path: checkScriptFor(c.name), content: checkScript(inv, c), mode: 0o755 },
+    notify: [RELOAD_HAUPD],
+  }));
+  const active = 'systemctl is-active --quiet haupd.service';
+  const tasks: TaskSpec[] = [
+    // curl and pgrep: the nginx check script uses them.
+    { name: 'nodejs, arping, curl, procps installed', op: { op: 'package', names: ['nodejs', 'iputils-arping', 'curl', 'procps'], update: true } },
+    ...dirTasks,
+    ...artifactTasks,
+    { name: `directory ${HAUPD_ETC}`, op: { op: 'directory', path: HAUPD_ETC, mode: 0o755 } },
+    { name: `directory ${HAUPD_SECRETS}`, op: { op: 'directory', path: HAUPD_SECRETS, mode: 0o700 } },
+    { name: `directory ${HAUPD_CHECKS}`, op: { op: 'directory', path: HAUPD_CHECKS, mode: 0o755 } },
+    ...secretTasks,
+    ...checkTasks,
+    {
+      name: 'haupd config',
+      // haupd itself validates the staged file (and the secret files it names) before it goes live.
+      op: { op: 'file', path: HAUPD_CONFIG, content: renderHaupdConfig(inv, host), validate: `${HAUPD_BIN} --check-config %s` },
+      notify: [RELOAD_HAUPD],
+    },
+    { name: 'haupd systemd unit', op: { op: 'file', path: HAUPD_UNIT, content: renderHaupdUnit() }, notify: [RESTART_HAUPD] },
+    { name: 'haupd enabled', op: { op: 'service', name: 'haupd.service', enabled: true } },
+    {
+      // Not running when the deploy began: start it on the files just written (daemon-reload
+      // first, the unit may have changed). Running: the handlers reload or restart it.
+      name: 'haupd running',
+      op: { op: 'command', command: 'systemctl daemon-reload && systemctl start haupd.service', unless: active },
+    },
+  ];
+  // Handler guards are evaluated with the facts, BEFORE this deploy: a haupd that was not running
+  // was just started on the new files above and needs neither a reload nor a restart.
+  const handlers: HandlerSpec[] = [
+    { name: RELOAD_HAUPD, op: { op: 'command', command: 'systemctl reload haupd.service', onlyIf: active }, restoreOnFailure: true },
+    { name: RESTART_HAUPD, op: { op: 'command', command: 'systemctl daemon-reload && systemctl restart haupd.service', onlyIf: active }, restoreOnFailure: true },
+  ];
+  return { tasks, handlers, treeChecks: [] };
+}
