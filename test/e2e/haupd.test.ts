@@ -364,3 +364,40 @@ test("the bundle on Debian's Node 18 (abi108 addon) as master, the checkout on N
     await stopAll();
   }
 });
+
+test('split brain healed: the surviving master sends gratuitous ARP at once, the client never loses the VIP (keepalived: a 45 s black hole)', async () => {
+  const execNft = (args: string[]) =>
+    new Promise<void>((resolve, reject) =>
+      execFile('ip', ['netns', 'exec', lab.bridgeNs, 'nft', ...args], { timeout: 10_000 }, (err, _o, stderr) => (err ? reject(new Error(`nft ${args.join(' ')}: ${stderr}`)) : resolve())),
+    );
+  let probing: Promise<ProbeResult> | undefined;
+  try {
+    const [a, b] = await pair();
+    probing = probe(5000);
+    await new Promise((r) => setTimeout(r, 500));
+    // Cut VRRP (IP protocol 112) on the bridge, both ways; everything else still flows.
+    await execNft(['add', 'table', 'bridge', 'hdsplit']);
+    await execNft(['add', 'chain', 'bridge', 'hdsplit', 'vrrpcut', '{ type filter hook forward priority 0; }']);
+    await execNft(['add', 'rule', 'bridge', 'hdsplit', 'vrrpcut', 'ip', 'protocol', '112', 'drop']);
+    await b.waitLog((e) => e.event === 'transition' && e.to === 'master', 3000, 'b master (split brain)');
+    assert.deepEqual(await holders(lab, LBS, VIP), ['a', 'b'], 'two holders during the split');
+    // The client follows b's gratuitous ARP; now heal.
+    await new Promise((r) => setTimeout(r, 1000));
+    const healed = Date.now();
+    await execNft(['delete', 'table', 'bridge', 'hdsplit']);
+    const garp = await a.waitLog((e) => e.event === 'garp' && e.why === 'split_brain' && Date.parse(String(e.ts)) >= healed - 50, 3000, 'a split-brain GARP');
+    await b.waitLog((e) => e.event === 'transition' && e.from === 'master' && e.to === 'backup' && Date.parse(String(e.ts)) >= healed - 50, 3000, 'b yields');
+    await waitHolder(lab, LBS, VIP, 'a', 3000);
+    const r = await probing;
+    process.stdout.write(`# split brain healed: a GARP ${Date.parse(String(garp.ts)) - healed} ms after heal; probe ${r.total} requests, ${r.failed} failed, longest gap ${r.outageMs} ms\n`);
+    assert.equal(r.failed, 0, 'no failed request across split and heal');
+    // During the split the client followed b's takeover GARP; after the heal it is back on a
+    // (it followed a's split-brain GARP: without it, it would stay on b's MAC, now without the VIP).
+    assert.ok(r.samples.some((s) => s[1] === 'b'), 'served by b during the split');
+    assert.equal(r.samples.at(-1)?.[1], 'a');
+  } finally {
+    await execNft(['delete', 'table', 'bridge', 'hdsplit']).catch(() => undefined);
+    await probing?.catch(() => undefined);
+    await stopAll();
+  }
+});
