@@ -281,7 +281,10 @@ export class VrrpInstance {
     if (this.stopped) return undefined;
     const candidates = [this.releaseAt, this.advertAt];
     if (this.state === 'backup' && !this.wantMaster) candidates.push(this.masterDownAt);
-    if (this.handover) candidates.push(this.handover.deadline, this.handover.repeatAt, this.handover.releaseAt);
+    if (this.handover) {
+      candidates.push(this.handover.deadline, this.handover.releaseAt);
+      if (!this.handover.newMaster) candidates.push(this.handover.repeatAt);
+    }
     let min: number | undefined;
     for (const c of candidates) if (c !== undefined && (min === undefined || c < min)) min = c;
     return min;
@@ -487,8 +490,9 @@ export class VrrpInstance {
         this.finishHandover(now, out);
         return;
       }
-      if (now >= hold.repeatAt) {
-        // Repeat priority 0 so one lost packet does not cost the backups a full Master_Down.
+      if (now >= hold.repeatAt && !hold.newMaster) {
+        // Repeat priority 0 so one lost packet does not cost the backups a full Master_Down;
+        // not once the new master is known (it would take our repeat for a split brain).
         this.sendAdvert(0, out);
         hold.repeatAt = nextPeriod(hold.repeatAt, this.advertIntervalMs(), now);
       }

@@ -484,6 +484,16 @@ describe('shutdown', () => {
     assert.deepEqual(brief(k.send({ type: 'shutdown' })), ['send-advert:0', 'remove-vips', 'transition:master>init', 'stopped']);
   });
 
+  test('no priority 0 repeat once the new master is seen (it would look like a split brain to it)', () => {
+    const c = master({ version: 3, advertIntervalCs: 10, releaseDrainMs: 100 });
+    const t0 = c.now;
+    c.send({ type: 'shutdown' });
+    c.advanceTo(t0 + 5);
+    c.advert(PEER_HI, 100, 10); // new master at +5; release at +105, repeat would be at +100
+    c.advanceTo(t0 + 105);
+    assert.deepEqual(brief(c.since(t0 + 1).map((e) => e.action)), ['remove-vips', 'transition:master>init', 'stopped']);
+  });
+
   test('the drain never outlasts the handover deadline', () => {
     const c = master({ handoverTimeoutMs: 300, releaseDrainMs: 1000 });
     const t0 = c.now;
