@@ -1,9 +1,9 @@
 // One host, start to end: connect, facts (one round trip), pure plan, then either report
 // (--check) or journal + apply + handlers. Failures never escape: they become the HostResult.
 import { performance } from 'node:perf_hooks';
-import { run, type Connection } from '../connectors/connection.ts';
+import { run, shq, type Connection } from '../connectors/connection.ts';
 import { gatherFacts } from '../facts/gather.ts';
-import { describeSteps, type Change } from '../operations/types.ts';
+import { describeSteps, type Change, type Step } from '../operations/types.ts';
 import { fileDiff } from './diff.ts';
 import { atomicWrite, runTreeCheck, underRoot, type WriteStep } from './files.ts';
 import { runHandlers } from './handlers.ts';
@@ -143,10 +143,12 @@ async function deployHost(
 
 function diffOf(c: Change, before: PreImage | undefined): string {
   const write = c.steps.find((s): s is WriteStep => s.kind === 'write');
+  const removal = c.steps.some((s) => s.kind === 'remove');
   const file = c.file!;
-  if (!write) return ''; // mode/owner only: the summary says it
+  if (!write && !removal) return ''; // mode/owner only: the summary says it
   const old = before && before.state === 'file' ? before.content : null;
-  return fileDiff(file.path, old, write.content, file.secret);
+  if (removal && before?.state === 'symlink') return `--- ${file.path}\n+++ /dev/null\nsymlink -> ${before.target} removed\n`;
+  return fileDiff(file.path, old, write ? write.content : null, file.secret);
 }
 
 
@@ -185,6 +187,7 @@ async function applyTasks(
       if (error) throw new StepFailure(error);
       for (const step of c.steps) {
         if (step.kind === 'exec') await run(conn, step.command, step.command.split('\n')[0] ?? 'command');
+        else if (step.kind === 'remove') await run(conn, `rm -f -- ${shq(step.path)}`, `removing ${step.path}`);
         else {
           const out = await atomicWrite(conn, step, ctx.deployId);
           if (!out.ok) throw new StepFailure(out.message);
@@ -206,13 +209,13 @@ class StepFailure extends Error {}
 async function treeChecksBefore(conn: Connection, spec: HostSpec, ctx: HostContext, plan: HostPlan, index: number, change: Change, done: Set<string>): Promise<string | undefined> {
   for (const check of spec.treeChecks ?? []) {
     if (done.has(check.name)) continue;
-    if (!change.steps.some((s) => s.kind === 'write' && underRoot(s.path, check.root))) continue;
+    const touches = (s: Step) => (s.kind === 'write' || s.kind === 'remove') && underRoot(s.path, check.root);
+    if (!change.steps.some(touches)) continue;
     done.add(check.name);
-    const writes = plan.tasks
-      .slice(index)
-      .flatMap((p) => p.change?.steps ?? [])
-      .filter((s): s is WriteStep => s.kind === 'write' && underRoot(s.path, check.root));
-    const out = await runTreeCheck(conn, check, writes, ctx.deployId);
+    const steps = plan.tasks.slice(index).flatMap((p) => p.change?.steps ?? []);
+    const writes = steps.filter((s): s is WriteStep => s.kind === 'write' && underRoot(s.path, check.root));
+    const removals = steps.flatMap((s) => (s.kind === 'remove' && underRoot(s.path, check.root) ? [s.path] : []));
+    const out = await runTreeCheck(conn, check, writes, ctx.deployId, removals);
     if (!out.ok) return out.message;
   }
   return undefined;

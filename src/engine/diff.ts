@@ -2,12 +2,13 @@
 // (a short secret's sha256 can be brute-forced).
 import { createTwoFilesPatch } from 'diff';
 
-export function fileDiff(path: string, before: Buffer | null, after: Buffer, secret: boolean): string {
+/** `after` null: the file is removed. */
+export function fileDiff(path: string, before: Buffer | null, after: Buffer | null, secret: boolean): string {
   if (secret) return `--- ${path}\n+++ ${path}\n(secret: content not shown)\n`;
-  if (isBinary(after) || (before && isBinary(before))) {
-    return `--- ${path}\n+++ ${path}\nbinary content: ${before ? `${before.length} bytes` : 'absent'} -> ${after.length} bytes\n`;
+  if ((after && isBinary(after)) || (before && isBinary(before))) {
+    return `--- ${path}\n+++ ${path}\nbinary content: ${before ? `${before.length} bytes` : 'absent'} -> ${after ? `${after.length} bytes` : 'absent'}\n`;
   }
-  const patch = createTwoFilesPatch(before ? path : '/dev/null', path, before ? before.toString('utf8') : '', after.toString('utf8'), undefined, undefined, { context: 3 });
+  const patch = createTwoFilesPatch(before ? path : '/dev/null', after ? path : '/dev/null', before ? before.toString('utf8') : '', after ? after.toString('utf8') : '', undefined, undefined, { context: 3 });
   // drop the "Index:" and "=====" banner lines and the empty header fields' trailing tabs
   return patch
     .split('\n')

@@ -53,7 +53,7 @@ export function stagePathFor(root: string, deployId: string): string {
 }
 
 /** Pure: the staged-tree check script; new files are embedded base64 (configs are small). */
-export function treeCheckScript(check: TreeCheck, writes: WriteStep[], deployId: string): string {
+export function treeCheckScript(check: TreeCheck, writes: WriteStep[], deployId: string, removals: string[] = []): string {
   const root = check.root.replace(/\/+$/, '');
   const stage = stagePathFor(root, deployId);
   const lines = [
@@ -69,6 +69,7 @@ export function treeCheckScript(check: TreeCheck, writes: WriteStep[], deployId:
     lines.push(`mkdir -p "$stage"${shq(posix.dirname(rel))}`);
     lines.push(`base64 -d > "$stage"${shq(rel)} <<'HAUP_EOF'\n${w.content.toString('base64').replace(/(.{76})/g, '$1\n')}\nHAUP_EOF`);
   }
+  for (const path of removals) lines.push(`rm -f "$stage"${shq(path.slice(root.length))}`);
   // Absolute references to the root inside the staged files point into the stage.
   lines.push(`grep -rlF "$root/" "$stage" 2>/dev/null | while IFS= read -r f; do sed -i "s#$root/#$stage/#g" "$f"; done`);
   lines.push('set +e');
@@ -81,8 +82,8 @@ export function underRoot(path: string, root: string): boolean {
   return path.startsWith(`${r}/`);
 }
 
-export async function runTreeCheck(conn: Connection, check: TreeCheck, writes: WriteStep[], deployId: string): Promise<StepOutcome> {
-  const r = await conn.exec('sh -s', { stdin: treeCheckScript(check, writes, deployId) });
+export async function runTreeCheck(conn: Connection, check: TreeCheck, writes: WriteStep[], deployId: string, removals: string[] = []): Promise<StepOutcome> {
+  const r = await conn.exec('sh -s', { stdin: treeCheckScript(check, writes, deployId, removals) });
   const stage = stagePathFor(check.root, deployId);
   // nginx names the staged files in its errors: show the live paths the user knows.
   const message = (r.stdout.toString() + r.stderr.toString()).trim().replaceAll(stage, check.root.replace(/\/+$/, ''));
@@ -96,6 +97,10 @@ export async function restorePreImage(conn: Connection, pre: PreImage, deployId:
       return atomicWrite(conn, { kind: 'write', path: pre.path, content: pre.content, sha256: pre.sha256, mode: pre.mode, owner: pre.owner, group: pre.group }, `${deployId}-restore`);
     case 'absent': {
       const r = await conn.exec(`rm -f -- ${shq(pre.path)}`);
+      return { ok: r.code === 0, message: r.stderr.toString().trim() };
+    }
+    case 'symlink': {
+      const r = await conn.exec(`ln -sfn -- ${shq(pre.target)} ${shq(pre.path)}`);
       return { ok: r.code === 0, message: r.stderr.toString().trim() };
     }
     default:

@@ -3,7 +3,7 @@
 // the files of the tasks that notified it (from the journal's pre-images), runs once more on the
 // old files, and fails the host.
 import { performance } from 'node:perf_hooks';
-import { run, type Connection } from '../connectors/connection.ts';
+import { run, shq, type Connection } from '../connectors/connection.ts';
 import type { Facts } from '../facts/types.ts';
 import { planOperation } from '../operations/index.ts';
 import type { HostReporter } from './apply.ts';
@@ -44,6 +44,7 @@ async function runHandlerOnce(conn: Connection, h: HandlerSpec, facts: Facts): P
     const c = planOperation(h.op, facts);
     for (const step of c.steps) {
       if (step.kind === 'exec') await run(conn, step.command, step.command);
+      else if (step.kind === 'remove') await run(conn, `rm -f -- ${shq(step.path)}`, `removing ${step.path}`);
       else {
         const out = await atomicWrite(conn, step, 'handler');
         if (!out.ok) return out.message;

@@ -38,7 +38,7 @@ export function planHost(tasks: TaskSpec[], handlers: HandlerSpec[], facts: Fact
     }
   });
   const notifiedNames = new Set(planned.filter((p) => p.change?.status === 'changed').flatMap((p) => p.task.notify ?? []));
-  const managedPaths = tasks.flatMap((t) => (t.op.op === 'file' || t.op.op === 'directory' ? [t.op.path] : []));
+  const managedPaths = tasks.flatMap((t) => (t.op.op === 'file' || t.op.op === 'directory' || t.op.op === 'absent' ? [t.op.path] : []));
   const services = [...tasks, ...handlers].flatMap((t) => (t.op.op === 'service' ? [t.op.name] : []));
   return {
     tasks: planned,

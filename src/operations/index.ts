@@ -1,5 +1,6 @@
 // Dispatch by `op`: what facts an operation needs, and its pure plan.
 import { emptyFactRequest, type FactRequest, type Facts } from '../facts/types.ts';
+import * as absent from './absent.ts';
 import * as command from './command.ts';
 import * as directory from './directory.ts';
 import * as file from './file.ts';
@@ -13,6 +14,8 @@ export function needsOf(spec: OperationSpec): Partial<FactRequest> {
       return pkg.needs(spec);
     case 'file':
       return file.needs(spec);
+    case 'absent':
+      return absent.needs(spec);
     case 'directory':
       return directory.needs(spec);
     case 'service':
@@ -28,6 +31,8 @@ export function planOperation(spec: OperationSpec, facts: Facts): Change {
       return pkg.plan(spec, facts);
     case 'file':
       return file.plan(spec, facts);
+    case 'absent':
+      return absent.plan(spec, facts);
     case 'directory':
       return directory.plan(spec, facts);
     case 'service':

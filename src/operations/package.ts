@@ -5,7 +5,8 @@ import type { Facts, FactRequest } from '../facts/types.ts';
 import { PlanError } from './errors.ts';
 import type { Change, PackageSpec } from './types.ts';
 
-const APT = 'DEBIAN_FRONTEND=noninteractive apt-get';
+// Wait for the dpkg lock (an apt timer or another tool may hold it) instead of failing at once.
+const APT = 'DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120';
 const APT_INSTALL_OPTS = '-y -q --no-install-recommends -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold';
 
 export function needs(_spec: PackageSpec): Partial<FactRequest> {

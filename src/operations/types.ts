@@ -22,6 +22,12 @@ export interface FileSpec {
   secret?: boolean;
 }
 
+/** A file or symlink that must not exist (e.g. Debian's sites-enabled/default). */
+export interface AbsentSpec {
+  op: 'absent';
+  path: string;
+}
+
 export interface DirectorySpec {
   op: 'directory';
   path: string;
@@ -50,11 +56,12 @@ export interface CommandSpec {
   onlyIf?: string;
 }
 
-export type OperationSpec = PackageSpec | FileSpec | DirectorySpec | ServiceSpec | CommandSpec;
+export type OperationSpec = PackageSpec | FileSpec | AbsentSpec | DirectorySpec | ServiceSpec | CommandSpec;
 
 /** One effect the engine performs, in order. */
 export type Step =
   | { kind: 'exec'; command: string }
+  | { kind: 'remove'; path: string }
   | {
       kind: 'write';
       path: string;
@@ -83,6 +90,7 @@ export interface Change {
 export function describeSteps(steps: Step[]): string[] {
   return steps.map((s) => {
     if (s.kind === 'exec') return s.command;
+    if (s.kind === 'remove') return `rm -f -- ${s.path}`;
     const v = s.validate ? `, validate: ${s.validate}` : '';
     const what = s.secret ? 'secret content' : `sha256 ${s.sha256.slice(0, 12)}`;
     return `write ${s.path} (${what}, ${modeString(s.mode)}, ${s.owner}:${s.group}${v})`;

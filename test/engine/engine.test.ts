@@ -1,7 +1,7 @@
 // The engine end to end against the control machine (LocalConnection) in a temp directory.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync, chmodSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -192,7 +192,7 @@ test('journal records services (from facts) and packages the deploy installs', a
   const r = await runHost(spec, { deployId: '20261122T002100000Z-0001', check: false, diff: false, verbose: false, journalDir: join(d, 'j'), remoteJournalRoot: join(d, 'rj') }, { note() {}, task() {} });
   assert.equal(r.status, 'changed', JSON.stringify(r));
   assert.deepEqual(ran, [
-    'DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold nginx',
+    'DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 install -y -q --no-install-recommends -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold nginx',
     'systemctl enable nginx',
     'systemctl start nginx',
   ]);
@@ -321,4 +321,33 @@ test('a task notifying an undeclared handler is a usage error before anything ru
     /host web7: tasks notify unknown handlers: nope/,
   );
   assert.ok(!existsSync(`${d}/x`));
+});
+
+test('absent op: the removed symlink is journaled, part of the staged tree, and restored when the handler fails', async () => {
+  const d = tempRoot();
+  const root = `${d}/nginx`;
+  mkdirSync(`${root}/sites-available`, { recursive: true });
+  mkdirSync(`${root}/sites-enabled`);
+  writeFileSync(`${root}/sites-available/default`, 'listen 80;\n');
+  symlinkSync(`${root}/sites-available/default`, `${root}/sites-enabled/default`);
+  // the check sees the stage without the default site
+  const check = { name: 'tree', root, command: `test ! -e {stage}/sites-enabled/default && test -f {stage}/sites-enabled/haup` };
+  const tasks: TaskSpec[] = [
+    { name: 'no default site', op: { op: 'absent', path: `${root}/sites-enabled/default` }, notify: ['reload'] },
+    { name: 'haup site', op: { op: 'file', path: `${root}/sites-enabled/haup`, content: 'listen 8080;\n' }, notify: ['reload'] },
+  ];
+  const handlers = [{ name: 'reload', restoreOnFailure: true, op: { op: 'command' as const, command: `test -e ${root}/sites-enabled/default || { echo "reload refused" >&2; exit 1; }` } }];
+  const r = await runDeploy(opts(d, [host('lb6', tasks, { handlers, treeChecks: [check] })], { diff: true }));
+  const h = r.hosts[0]!;
+  assert.equal(h.tasks[0]!.status, 'changed', JSON.stringify(h.tasks));
+  assert.equal(h.tasks[0]!.diff, `--- ${root}/sites-enabled/default\n+++ /dev/null\nsymlink -> ${root}/sites-available/default removed\n`);
+  assert.equal(h.status, 'failed');
+  assert.match(h.tasks[2]!.error!, /reload refused/);
+  assert.equal(readlinkSync(`${root}/sites-enabled/default`), `${root}/sites-available/default`);
+  assert.ok(!existsSync(`${root}/sites-enabled/haup`));
+  const j = parseJournal(readFileSync(h.journal!, 'utf8'));
+  assert.deepEqual(j.files, [
+    { path: `${root}/sites-enabled/default`, state: 'symlink', target: `${root}/sites-available/default` },
+    { path: `${root}/sites-enabled/haup`, state: 'absent' },
+  ]);
 });

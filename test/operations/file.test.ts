@@ -71,3 +71,15 @@ test('directory: created, ok, mode/owner fixed', () => {
   assert.deepEqual(describeSteps(fix.steps), ['chmod 0755 /opt/haup && chown haup:root /opt/haup']);
   assert.throws(() => directory.plan({ op: 'directory', path: '/opt/haup' }, debianFacts({ files: { '/opt/haup': { type: 'file', mode: 0o644, owner: 'root', group: 'root', sha256: hash } } })), /not a directory/);
 });
+
+test('absent: removes a file or symlink when present; ok when gone; refuses a directory', async () => {
+  const absent = await import('../../src/operations/absent.ts');
+  const p = '/etc/nginx/sites-enabled/default';
+  assert.deepEqual(absent.plan({ op: 'absent', path: p }, debianFacts()), { status: 'ok', summary: `${p} absent`, steps: [] });
+  const link = debianFacts({ files: { [p]: { type: 'symlink', mode: 0o777, owner: 'root', group: 'root' } } });
+  const c = absent.plan({ op: 'absent', path: p }, link);
+  assert.equal(c.status, 'changed');
+  assert.equal(c.summary, `${p}: removed (symlink)`);
+  assert.deepEqual(describeSteps(c.steps), [`rm -f -- ${p}`]);
+  assert.throws(() => absent.plan({ op: 'absent', path: '/etc/nginx' }, debianFacts({ files: { '/etc/nginx': { type: 'directory', mode: 0o755, owner: 'root', group: 'root' } } })), /is a directory/);
+});

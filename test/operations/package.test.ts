@@ -5,7 +5,7 @@ import { PlanError } from '../../src/operations/errors.ts';
 import { describeSteps } from '../../src/operations/types.ts';
 import { debianFacts, rhelFacts } from './facts-fixture.ts';
 
-const APT_INSTALL = 'DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold';
+const APT_INSTALL = 'DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 install -y -q --no-install-recommends -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold';
 
 test('apt: installs only the missing packages, noninteractive, no recommends', () => {
   const c = plan({ op: 'package', names: ['nginx', 'curl', 'iputils-arping'] }, debianFacts());
@@ -17,7 +17,7 @@ test('apt: installs only the missing packages, noninteractive, no recommends', (
 
 test('apt: update first only when asked and something is missing', () => {
   const c = plan({ op: 'package', names: ['nginx'], update: true }, debianFacts());
-  assert.deepEqual(describeSteps(c.steps), ['DEBIAN_FRONTEND=noninteractive apt-get update -q', `${APT_INSTALL} nginx`]);
+  assert.deepEqual(describeSteps(c.steps), ['DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 update -q', `${APT_INSTALL} nginx`]);
   const ok = plan({ op: 'package', names: ['curl'], update: true }, debianFacts());
   assert.equal(ok.status, 'ok');
   assert.deepEqual(ok.steps, []);
@@ -32,7 +32,7 @@ test('apt: all installed -> ok, no commands', () => {
 
 test('apt: absent removes only installed ones', () => {
   const c = plan({ op: 'package', names: ['curl', 'nginx'], state: 'absent' }, debianFacts());
-  assert.deepEqual(describeSteps(c.steps), ['DEBIAN_FRONTEND=noninteractive apt-get remove -y -q curl']);
+  assert.deepEqual(describeSteps(c.steps), ['DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 remove -y -q curl']);
   assert.equal(plan({ op: 'package', names: ['nginx'], state: 'absent' }, debianFacts()).status, 'ok');
 });
 
