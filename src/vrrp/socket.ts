@@ -1,0 +1,220 @@
+// One raw IPv4 socket per interface for VRRP (IP protocol 112), on @neuralegion/raw-socket.
+//
+//   const s = await openVrrpSocket('eth0');          // s.primary, s.ifindex
+//   s.onPacket((packet, from) => ...)                // packet: a private copy, IPv4 header included
+//   await s.send('224.0.0.18', vrrpMessage)          // or a unicast peer; rejects on a send error
+//   s.close()
+//
+// Why IP_HDRINCL: raw-socket has no bind() and no sendmsg(), so without it the source of a unicast
+// advert would be whatever the routing table prefers (and could become a VIP of another subnet).
+// keepalived builds the IPv4 header itself for the same reason. With IP_HDRINCL the header we write
+// is what goes out: source = the interface's primary address, TTL 255, TOS 0xC0, protocol 112. The
+// kernel still fills in total length, header checksum and the IP id (we leave it 0).
+// The TTL/TOS/multicast-TTL options are set as well: harmless with IP_HDRINCL, and they keep the
+// socket right if someone turns IP_HDRINCL off.
+// Receiving: IP_ADD_MEMBERSHIP with struct ip_mreqn (group, address, ifindex) joins 224.0.0.18 on
+// this interface only; IP_MULTICAST_ALL 0 keeps groups joined by other sockets out; SO_BINDTODEVICE
+// restricts both directions to the interface; IP_MULTICAST_LOOP 0 keeps our own adverts out.
+import { readFileSync } from 'node:fs';
+import { endianness } from 'node:os';
+import raw from '@neuralegion/raw-socket';
+import { listIPv4 } from './vip.ts';
+
+export const VRRP_PROTOCOL = 112;
+export const VRRP_MULTICAST_GROUP = '224.0.0.18';
+
+// Linux <netinet/in.h>, <asm-generic/socket.h>
+const SOL_SOCKET = 1;
+const SO_RCVBUF = 8;
+const SO_BINDTODEVICE = 25;
+const IPPROTO_IP = 0;
+const IP_TOS = 1;
+const IP_TTL = 2;
+const IP_HDRINCL = 3;
+const IP_MULTICAST_IF = 32;
+const IP_MULTICAST_TTL = 33;
+const IP_MULTICAST_LOOP = 34;
+const IP_ADD_MEMBERSHIP = 35;
+const IP_DROP_MEMBERSHIP = 36;
+const IP_MULTICAST_ALL = 49;
+
+export const VRRP_TTL = 255;
+/** DSCP CS6 / precedence "internetwork control", as keepalived sends. */
+export const VRRP_TOS = 0xc0;
+/** Bound on sends waiting for the socket to become writable; beyond it a send fails at once. */
+const MAX_PENDING_SENDS = 256;
+
+export interface InterfaceInfo {
+  ifname: string;
+  ifindex: number;
+  /** First non-secondary IPv4 address not in `exclude`; undefined when the interface has none. */
+  primary: string | undefined;
+}
+
+/** ifindex and primary IPv4 of an interface. Throws (a config/host problem) if it does not exist. */
+export async function interfaceInfo(ifname: string, exclude: readonly string[] = []): Promise<InterfaceInfo> {
+  let ifindex: number;
+  try {
+    ifindex = Number(readFileSync(`/sys/class/net/${ifname}/ifindex`, 'utf8').trim());
+  } catch {
+    throw new Error(`interface ${ifname} does not exist`);
+  }
+  const addrs = await listIPv4(ifname);
+  if ('error' in addrs) throw new Error(`cannot read the addresses of ${ifname}: ${addrs.error}`);
+  const skip = new Set(exclude);
+  const primary = addrs.find((a) => !a.secondary && !skip.has(a.address))?.address ?? addrs.find((a) => !skip.has(a.address))?.address;
+  return { ifname, ifindex, primary };
+}
+
+function ipv4Bytes(addr: string): Buffer {
+  const parts = addr.split('.').map(Number);
+  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) throw new Error(`not an IPv4 address: ${addr}`);
+  return Buffer.from(parts);
+}
+
+/** struct ip_mreqn { in_addr imr_multiaddr; in_addr imr_address; int imr_ifindex; } */
+export function ipMreqn(group: string, address: string, ifindex: number): Buffer {
+  const b = Buffer.alloc(12);
+  ipv4Bytes(group).copy(b, 0);
+  ipv4Bytes(address).copy(b, 4);
+  if (endianness() === 'LE') b.writeInt32LE(ifindex, 8);
+  else b.writeInt32BE(ifindex, 8);
+  return b;
+}
+
+/**
+ * The 20-byte IPv4 header we send with IP_HDRINCL. Total length is filled in for readability; the
+ * kernel overwrites it and the checksum, and picks the id because we leave it 0.
+ */
+export function vrrpIpHeader(src: string, dst: string, payloadLength: number): Buffer {
+  const h = Buffer.alloc(20);
+  h[0] = 0x45; // version 4, IHL 5 words
+  h[1] = VRRP_TOS;
+  h.writeUInt16BE(20 + payloadLength, 2);
+  h[8] = VRRP_TTL;
+  h[9] = VRRP_PROTOCOL;
+  ipv4Bytes(src).copy(h, 12);
+  ipv4Bytes(dst).copy(h, 16);
+  return h;
+}
+
+export interface VrrpSocket {
+  readonly ifname: string;
+  readonly ifindex: number;
+  /** Source address of every advert sent (the interface's primary IPv4 when opened). */
+  readonly primary: string;
+  /** Send one VRRP message (no IP header) to 224.0.0.18 or a unicast peer. Rejects on error. */
+  send(dst: string, payload: Buffer): Promise<void>;
+  /** `packet` is this socket's own copy of the whole IPv4 packet; `from` its source address. */
+  onPacket(cb: (packet: Buffer, from: string) => void): void;
+  /** Socket-level errors after open (the daemon logs them; the socket stays open). */
+  onError(cb: (err: Error) => void): void;
+  /** Leave the group, close the fd, fail pending sends. Idempotent. */
+  close(): void;
+  readonly closed: boolean;
+}
+
+export interface OpenOptions {
+  /** Source address to use instead of the interface's primary IPv4 (e.g. to exclude stale VIPs). */
+  primary?: string;
+  /** Addresses never to pick as primary (our VIPs). */
+  excludeFromPrimary?: readonly string[];
+}
+
+interface RawSocket {
+  setOption(level: number, option: number, value: number | Buffer, length?: number): void;
+  send(buffer: Buffer, offset: number, length: number, address: string, after: (error: Error | null, bytes: number) => void): unknown;
+  on(event: 'message', cb: (buffer: Buffer, source: string) => void): unknown;
+  on(event: 'error', cb: (err: Error) => void): unknown;
+  close(): unknown;
+}
+
+export async function openVrrpSocket(ifname: string, opts: OpenOptions = {}): Promise<VrrpSocket> {
+  const info = await interfaceInfo(ifname, opts.excludeFromPrimary ?? []);
+  const primary = opts.primary ?? info.primary;
+  if (!primary) throw new Error(`interface ${ifname} has no IPv4 address to send VRRP adverts from`);
+
+  const sock = raw.createSocket({ protocol: VRRP_PROTOCOL, bufferSize: 65535 }) as unknown as RawSocket;
+  const packetListeners: ((packet: Buffer, from: string) => void)[] = [];
+  const errorListeners: ((err: Error) => void)[] = [];
+  const pending = new Set<(err: Error) => void>();
+  let closed = false;
+  const mreqn = ipMreqn(VRRP_MULTICAST_GROUP, primary, info.ifindex);
+
+  // raw-socket emits 'error' for failed recv(); without a listener EventEmitter would throw.
+  sock.on('error', (err) => {
+    for (const l of errorListeners) l(err);
+  });
+  sock.on('message', (buffer, source) => {
+    if (closed) return;
+    // raw-socket hands out a slice of one receive buffer that the next packet overwrites.
+    const packet = Buffer.from(buffer);
+    for (const l of packetListeners) l(packet, source);
+  });
+
+  try {
+    const name = Buffer.from(`${ifname}\0`);
+    sock.setOption(SOL_SOCKET, SO_BINDTODEVICE, name, name.length);
+    sock.setOption(SOL_SOCKET, SO_RCVBUF, 256 * 1024);
+    sock.setOption(IPPROTO_IP, IP_HDRINCL, 1);
+    sock.setOption(IPPROTO_IP, IP_TTL, VRRP_TTL);
+    sock.setOption(IPPROTO_IP, IP_TOS, VRRP_TOS);
+    sock.setOption(IPPROTO_IP, IP_MULTICAST_TTL, VRRP_TTL);
+    sock.setOption(IPPROTO_IP, IP_MULTICAST_LOOP, 0);
+    sock.setOption(IPPROTO_IP, IP_MULTICAST_ALL, 0);
+    sock.setOption(IPPROTO_IP, IP_MULTICAST_IF, mreqn, mreqn.length);
+    sock.setOption(IPPROTO_IP, IP_ADD_MEMBERSHIP, mreqn, mreqn.length);
+  } catch (err) {
+    sock.close();
+    throw new Error(`cannot set up the VRRP socket on ${ifname}: ${(err as Error).message}`);
+  }
+
+  return {
+    ifname,
+    ifindex: info.ifindex,
+    primary,
+    get closed() {
+      return closed;
+    },
+    send(dst, payload) {
+      if (closed) return Promise.reject(new Error(`VRRP socket on ${ifname} is closed`));
+      if (pending.size >= MAX_PENDING_SENDS) return Promise.reject(new Error(`VRRP socket on ${ifname}: ${MAX_PENDING_SENDS} sends pending`));
+      let packet: Buffer;
+      try {
+        packet = Buffer.concat([vrrpIpHeader(primary, dst, payload.length), payload]);
+      } catch (err) {
+        return Promise.reject(err as Error);
+      }
+      return new Promise<void>((resolve, reject) => {
+        const fail = (err: Error): void => {
+          pending.delete(fail);
+          reject(err);
+        };
+        pending.add(fail);
+        sock.send(packet, 0, packet.length, dst, (error) => {
+          if (!pending.has(fail)) return; // closed meanwhile: already rejected
+          pending.delete(fail);
+          if (error) reject(new Error(`send to ${dst} on ${ifname}: ${error.message}`));
+          else resolve();
+        });
+      });
+    },
+    onPacket(cb) {
+      packetListeners.push(cb);
+    },
+    onError(cb) {
+      errorListeners.push(cb);
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      try {
+        sock.setOption(IPPROTO_IP, IP_DROP_MEMBERSHIP, mreqn, mreqn.length);
+      } catch {
+        /* interface gone: closing the fd leaves the group anyway */
+      }
+      sock.close();
+      for (const fail of [...pending]) fail(new Error(`VRRP socket on ${ifname} closed`));
+    },
+  };
+}

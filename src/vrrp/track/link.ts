@@ -1,0 +1,87 @@
+// Track interface: is the link usable (carrier present, admin up)?
+//
+// Two sources, whichever sees the change first:
+// - `ip -o monitor link` (netlink RTM_NEWLINK events) re-reads the state on every event for the
+//   interface; event-driven, no cost while nothing happens;
+// - a poll of /sys/class/net/IF/carrier every `pollMs` (default 100 ms). The kernel's linkwatch
+//   delays the netlink event (and operstate) of a carrier loss by up to 1 s, while `carrier`
+//   changes at once, so the poll is what makes detection fast; it also covers an `ip monitor`
+//   that died (it is restarted, at most once a second).
+// Measured numbers are in test/e2e/vrrp-io.test.ts's output and the io helper's report.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { silentLogger, type IoLogger } from '../exec.ts';
+
+/** carrier = 1 means admin up and lower layer up; reading it fails (EINVAL) when admin down. */
+export function readLinkUp(ifname: string): boolean {
+  try {
+    return readFileSync(`/sys/class/net/${ifname}/carrier`, 'utf8').trim() === '1';
+  } catch {
+    return false;
+  }
+}
+
+/** The interface name in one `ip -o monitor link` line, e.g. `3: eth0@if5: <...>` -> eth0. */
+export function monitorLineIfname(line: string): string | undefined {
+  return /^(?:\[[^\]]*\]\s*)*(?:Deleted\s+)?\d+:\s+([^:@\s]+)[@:]/.exec(line.trim())?.[1];
+}
+
+export interface LinkWatch {
+  readonly up: boolean;
+  stop(): void;
+}
+
+export interface LinkWatchOptions {
+  pollMs?: number;
+  log?: IoLogger;
+}
+
+export function watchLink(ifname: string, onChange: (up: boolean, via: 'poll' | 'monitor') => void, opts: LinkWatchOptions = {}): LinkWatch {
+  const log = opts.log ?? silentLogger;
+  let up = readLinkUp(ifname);
+  let stopped = false;
+  let monitor: ChildProcess | undefined;
+  let restartTimer: NodeJS.Timeout | undefined;
+
+  const check = (via: 'poll' | 'monitor'): void => {
+    if (stopped) return;
+    const now = readLinkUp(ifname);
+    if (now === up) return;
+    up = now;
+    onChange(up, via);
+  };
+  const poll = setInterval(() => check('poll'), opts.pollMs ?? 100);
+
+  const startMonitor = (): void => {
+    if (stopped) return;
+    const child = spawn('ip', ['-o', 'monitor', 'link'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    monitor = child;
+    let partial = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      const lines = (partial + d.toString()).split('\n');
+      partial = lines.pop() ?? '';
+      if (partial.length > 65536) partial = '';
+      if (lines.some((l) => monitorLineIfname(l) === ifname)) check('monitor');
+    });
+    child.on('error', (err) => log.warn('link_monitor_error', { interface: ifname, error: err.message }));
+    child.on('exit', () => {
+      if (stopped) return;
+      log.warn('link_monitor_exited', { interface: ifname });
+      restartTimer = setTimeout(startMonitor, 1000);
+    });
+  };
+  startMonitor();
+
+  return {
+    get up() {
+      return up;
+    },
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      clearInterval(poll);
+      clearTimeout(restartTimer);
+      monitor?.kill('SIGKILL');
+    },
+  };
+}
