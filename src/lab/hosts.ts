@@ -85,6 +85,22 @@ function ensureCgroups(rec: Recorder, topo: LabTopology, host: string): string[]
   return dirs;
 }
 
+/** /etc/hosts naming every lab host (written into the host's own layer; the host may edit it). */
+export function etcHostsText(topo: LabTopology, self: string): string {
+  const lines = ['127.0.0.1\tlocalhost', `127.0.1.1\t${self}`, '::1\tlocalhost ip6-localhost ip6-loopback', ''];
+  lines.push(`# haup lab ${topo.name} (${topo.range})`, `${topo.machineAddress}\tlab-machine`);
+  for (const h of topo.hosts) lines.push(`${h.address}\t${h.name}`);
+  return lines.join('\n') + '\n';
+}
+
+function writeEtcHosts(root: string, topo: LabTopology, host: LabHost): void {
+  const file = join(root, 'etc/hosts');
+  const text = etcHostsText(topo, host.name);
+  // Only while it is still the image's file: edits made inside the host are kept.
+  if (existsSync(file) && readFileSync(file, 'utf8').includes('# haup lab ')) return;
+  writeFileSync(file, text);
+}
+
 export interface HostStartOptions {
   base: string;
   repo: string;
@@ -95,6 +111,7 @@ export async function bootHost(rec: Recorder, paths: LabPaths, topo: LabTopology
   if (hostProcessAlive(rec.state, host.name)) return;
   const hp = hostPaths(paths, host.name);
   const root = await ensureOverlay(rec, paths, host, opts.base);
+  writeEtcHosts(root, topo, host);
   const cgroups = ensureCgroups(rec, topo, host.name);
   const recorded = rec.state.hosts[host.name] ?? { uuid: randomUUID() };
   rec.state.hosts[host.name] = recorded;

@@ -30,8 +30,8 @@ export const labConfigSchema = z.strictObject({
       return c === undefined || (c.prefix >= 16 && c.prefix <= 29);
     }, 'prefix length must be between /16 and /29')
     .default('198.18.0.0/24'),
-  /** The machine's own address on its veth into the lab. */
-  machine: ipv4.default('198.18.0.1'),
+  /** The machine's own address on its veth into the lab (default: the range's first address). */
+  machine: ipv4.optional(),
   /** Reserved for the VRRP virtual address: no host may take it. */
   vip: ipv4.optional(),
   hosts: z
@@ -122,7 +122,8 @@ export function buildTopology(cfg: LabConfig): { topology?: LabTopology; problem
     return ip;
   };
 
-  checkAddress('machine', cfg.machine, 'the machine address');
+  const machine = cfg.machine ?? formatIpv4(range.network + 1);
+  checkAddress('machine', machine, 'the machine address');
   if (vip !== undefined) checkAddress('vip', vip, 'the VIP');
   const names = Object.keys(hosts);
   if (names.length === 0) problems.push({ path: 'hosts', message: 'the lab needs at least one host' });
@@ -147,7 +148,7 @@ export function buildTopology(cfg: LabConfig): { topology?: LabTopology; problem
       name: cfg.name,
       range: formatCidr(range),
       prefix: range.prefix,
-      machineAddress: cfg.machine,
+      machineAddress: machine,
       machineLink: `${cfg.name}0`,
       machinePeer: 'up0',
       bridgeNetns: `${cfg.name}-br`,

@@ -123,6 +123,8 @@ test('SSH with strict host-key checking reaches every host, each with its own id
     ids.add(machineId!);
   }
   assert.equal(ids.size, topology.hosts.length, 'machine-ids differ per host');
+  const names = strictSsh(`${NET}.5`, 'getent hosts web7 lab-machine');
+  assert.equal(names.stdout.replace(/[ \t]+/g, ' '), `${NET}.7 web7\n${NET}.1 lab-machine\n`);
   const keys = readFileSync(paths.knownHosts, 'utf8').trim().split('\n');
   assert.equal(keys.length, topology.hosts.length);
   assert.equal(new Set(keys.map((l) => l.split(' ')[2])).size, topology.hosts.length, 'host keys differ per host');

@@ -121,6 +121,12 @@ test('parseLabConfig: FILE:LINE:COL diagnostics for schema and topology errors',
   assert.throws(() => parseLabConfig('hosts: {a: 1.2.3}\n', 'x.yml'), (e: unknown) => e instanceof InputError && e.diagnostics[0]?.message === 'not an IPv4 address (a.b.c.d)');
 });
 
+test('the machine address defaults to the first address of the range', () => {
+  const t = parseLabConfig('range: 198.18.42.0/24\nhosts:\n  a: 198.18.42.2\n', 'm.yml');
+  assert.equal(t.machineAddress, '198.18.42.1');
+  assert.equal(t.vip, undefined);
+});
+
 test('parseLabConfig: a valid file', () => {
   const t = parseLabConfig('name: hlx\nrange: 198.18.41.0/24\nmachine: 198.18.41.1\nvip: 198.18.41.3\nhosts:\n  lb5: 198.18.41.5\n', 'ok.yml');
   assert.equal(t.name, 'hlx');
