@@ -34,8 +34,10 @@ function unifiedCgroup(topo: LabTopology, host: string): string | undefined {
 function procStart(pid: number): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the parenthesised comm; starttime is field 22 overall.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    // Fields after the parenthesised comm: state is field 3, starttime field 22 overall.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (fields[0] === 'Z' || fields[0] === 'X') return undefined; // exited, not yet reaped
+    return fields[19];
   } catch {
     return undefined;
   }

@@ -129,6 +129,11 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabUpResult> {
   await requireTools();
 
   let state = readState(paths);
+  if (state?.phase === 'up' && !netnsExists(state.topology.bridgeNetns)) {
+    // Recorded as up but its network is gone (the machine rebooted): what is left is stale.
+    await teardown(paths, state, () => {});
+    state = undefined;
+  }
   if (state && state.phase === 'up' && !sameTopology(state.topology, topo)) {
     throw new HaupError(
       `a lab with another configuration is up (${state.topology.name}, ${state.topology.range}, state ${paths.stateFile})`,
