@@ -3,6 +3,7 @@
 import { performance } from 'node:perf_hooks';
 import { run, shq, type Connection } from '../connectors/connection.ts';
 import { gatherFacts } from '../facts/gather.ts';
+import type { Facts } from '../facts/types.ts';
 import { describeSteps, type Change, type Step } from '../operations/types.ts';
 import { fileDiff } from './diff.ts';
 import { atomicWrite, runTreeCheck, underRoot, type WriteStep } from './files.ts';
@@ -31,63 +32,125 @@ export interface HostReporter {
 export const silentReporter: HostReporter = { note() {}, task() {} };
 
 
-export async function runHost(spec: HostSpec, ctx: HostContext, rep: HostReporter): Promise<HostResult> {
-  const start = performance.now();
-  const timings: Record<string, number> = {};
-  let mark = start;
-  const lap = (name: string) => {
-    const now = performance.now();
-    timings[name] = Math.round(now - mark);
-    mark = now;
-  };
-  const result: HostResult = { host: spec.name, phase: spec.phase, status: 'ok', counts: { ok: 0, changed: 0, failed: 0, skipped: 0 }, tasks: [], durationMs: 0, timings };
-  const push = (r: TaskResult) => {
-    result.tasks.push(r);
-    result.counts[r.status]++;
-    rep.task(spec.name, r);
-  };
-  const finish = (): HostResult => {
-    result.durationMs = Math.round(performance.now() - start);
-    if (result.status !== 'unreachable') result.status = result.counts.failed > 0 || result.error ? 'failed' : result.counts.changed > 0 ? 'changed' : 'ok';
-    return result;
-  };
-
-  let conn: Connection;
-  rep.note(spec.name, 'connecting');
-  try {
-    conn = await spec.connect();
-  } catch (e) {
-    result.status = 'unreachable';
-    result.error = errorText(e);
-    return finish();
-  }
-  lap('connect');
-  try {
-    await deployHost(conn, spec, ctx, rep, push, result, lap);
-  } catch (e) {
-    result.error = errorText(e);
-  } finally {
-    await conn.close().catch(() => {});
-  }
-  return finish();
+/**
+ * A host between its two stages. Stage 1 (prepareHost: connect, facts, pure plan) runs for every
+ * host at once, before any phase; stage 2 (finishHost: report, or journal + apply + handlers) runs
+ * phase by phase. A no-op deploy thus costs one round of connect+facts, not one per phase.
+ */
+export interface HostSession {
+  spec: HostSpec;
+  result: HostResult;
+  conn?: Connection;
+  facts?: Facts;
+  plan?: HostPlan;
+  /** Time actually spent on this host (waiting for earlier phases is not counted). */
+  activeMs: number;
+  lap: (name: string) => void;
+  /** Restart the lap clock after waiting for earlier phases. */
+  resume: () => void;
+  push: (r: TaskResult) => void;
 }
 
-async function deployHost(
-  conn: Connection,
-  spec: HostSpec,
-  ctx: HostContext,
-  rep: HostReporter,
-  push: (r: TaskResult) => void,
-  result: HostResult,
-  lap: (name: string) => void,
-): Promise<void> {
-  const handlers = spec.handlers ?? [];
-  rep.note(spec.name, 'gathering facts');
-  const facts = await gatherFacts(conn, factRequestForHost(spec.tasks, handlers));
-  lap('facts');
-  const plan = planHost(spec.tasks, handlers, facts);
-  lap('plan');
+function newSession(spec: HostSpec, rep: HostReporter): HostSession {
+  const timings: Record<string, number> = {};
+  const result: HostResult = { host: spec.name, phase: spec.phase, status: 'ok', counts: { ok: 0, changed: 0, failed: 0, skipped: 0 }, tasks: [], durationMs: 0, timings };
+  let mark = performance.now();
+  const session: HostSession = {
+    spec,
+    result,
+    activeMs: 0,
+    lap: (name: string) => {
+      const now = performance.now();
+      timings[name] = Math.round(now - mark);
+      session.activeMs += now - mark;
+      mark = now;
+    },
+    resume: () => {
+      mark = performance.now();
+    },
+    push: (r: TaskResult) => {
+      result.tasks.push(r);
+      result.counts[r.status]++;
+      rep.task(spec.name, r);
+    },
+  };
+  return session;
+}
 
+function settle(session: HostSession): HostResult {
+  const r = session.result;
+  r.durationMs = Math.round(session.activeMs);
+  if (r.status !== 'unreachable') r.status = r.counts.failed > 0 || r.error ? 'failed' : r.counts.changed > 0 ? 'changed' : 'ok';
+  return r;
+}
+
+async function closeSession(session: HostSession): Promise<void> {
+  const conn = session.conn;
+  delete session.conn;
+  if (conn) await conn.close().catch(() => {});
+}
+
+/** Stage 1: connect, gather facts (one round trip), plan (pure). Never throws. */
+export async function prepareHost(spec: HostSpec, rep: HostReporter): Promise<HostSession> {
+  const session = newSession(spec, rep);
+  rep.note(spec.name, 'connecting');
+  try {
+    session.conn = await spec.connect();
+  } catch (e) {
+    session.lap('connect');
+    session.result.status = 'unreachable';
+    session.result.error = errorText(e);
+    return session;
+  }
+  session.lap('connect');
+  try {
+    const handlers = spec.handlers ?? [];
+    rep.note(spec.name, 'gathering facts');
+    session.facts = await gatherFacts(session.conn, factRequestForHost(spec.tasks, handlers));
+    session.lap('facts');
+    session.plan = planHost(spec.tasks, handlers, session.facts);
+    session.lap('plan');
+  } catch (e) {
+    session.result.error = errorText(e);
+    await closeSession(session);
+  }
+  return session;
+}
+
+/** Stage 2: report (--check) or journal + apply + handlers; closes the connection. Never throws. */
+export async function finishHost(session: HostSession, ctx: HostContext, rep: HostReporter): Promise<HostResult> {
+  session.resume();
+  try {
+    if (session.conn && session.plan && session.facts) await deployHost(session, session.conn, session.plan, session.facts, ctx, rep);
+  } catch (e) {
+    session.result.error = errorText(e);
+  } finally {
+    await closeSession(session);
+  }
+  return settle(session);
+}
+
+/** A host that will not be deployed (an earlier phase failed): close and report why. */
+export async function skipHost(session: HostSession, why: string): Promise<HostResult> {
+  await closeSession(session);
+  const r = session.result;
+  if (r.status !== 'unreachable' && !r.error) {
+    r.status = 'skipped';
+    r.error = { message: why };
+    r.counts.skipped = session.spec.tasks.length;
+    r.durationMs = Math.round(session.activeMs);
+    return r;
+  }
+  return settle(session);
+}
+
+/** Both stages for one host (tests, and callers without phases). */
+export async function runHost(spec: HostSpec, ctx: HostContext, rep: HostReporter): Promise<HostResult> {
+  return finishHost(await prepareHost(spec, rep), ctx, rep);
+}
+
+async function deployHost(session: HostSession, conn: Connection, plan: HostPlan, facts: Facts, ctx: HostContext, rep: HostReporter): Promise<void> {
+  const { spec, push, result, lap } = session;
   if (plan.failed > 0) {
     for (const p of plan.tasks) push(p.error !== undefined ? failed(p.task.name, p.error, 0) : skipped(p.task.name, 'not run: the plan failed'));
     return;

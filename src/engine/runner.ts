@@ -3,7 +3,7 @@
 import { performance } from 'node:perf_hooks';
 import { Listr } from 'listr2';
 import { InputError } from '../util/errors.ts';
-import { runHost, type HostContext, type HostReporter } from './apply.ts';
+import { finishHost, prepareHost, skipHost, type HostContext, type HostReporter, type HostSession } from './apply.ts';
 import { newDeployId } from './deploy-id.ts';
 import { defaultJournalDir } from './journal.ts';
 import { unknownNotifications } from './plan.ts';
@@ -69,22 +69,25 @@ export async function runDeploy(o: DeployOptions): Promise<DeployResult> {
   };
   if (o.remoteJournalRoot) ctx.remoteJournalRoot = o.remoteJournalRoot;
 
+  // Stage 1 for every selected host at once: connect, facts, plan. Stage 2 phase by phase.
+  const sessions = new Map<string, HostSession>();
+  await renderStage(o, stream, ctx, 'facts', selected, forks, async (h, rep) => {
+    const s = await prepareHost(h, rep);
+    sessions.set(h.name, s);
+    return s.result;
+  });
+
   const results: HostResult[] = [];
   let earlierFailed = false;
   for (const phase of o.phases) {
     const hosts = selected.filter((h) => h.phase === phase.name);
     if (hosts.length === 0) continue;
     if (phase.requirePreviousSuccess && earlierFailed) {
-      for (const h of hosts) results.push(skippedHost(h, `not deployed: a host of an earlier phase failed (phase ${phase.name} requires them all)`));
+      for (const h of hosts) results.push(await skipHost(sessions.get(h.name)!, `not deployed: a host of an earlier phase failed (phase ${phase.name} requires them all)`));
       if (o.output !== 'silent') stream.write(`phase ${phase.name}: skipped (an earlier phase failed)\n`);
       continue;
     }
-    const phaseResults =
-      o.output === 'silent'
-        ? await pool(hosts, forks, (h) => runHost(h, ctx, { note() {}, task() {} }))
-        : useTty(o, stream)
-          ? await runPhaseTty(hosts, forks, ctx)
-          : await runPhasePlain(hosts, forks, ctx, stream);
+    const phaseResults = await renderStage(o, stream, ctx, phase.name, hosts, forks, (h, rep) => finishHost(sessions.get(h.name)!, ctx, rep), true);
     results.push(...phaseResults);
     if (phaseResults.some((r) => r.status === 'failed' || r.status === 'unreachable')) earlierFailed = true;
   }
@@ -97,9 +100,15 @@ export async function runDeploy(o: DeployOptions): Promise<DeployResult> {
   };
 }
 
-function skippedHost(h: HostSpec, why: string): HostResult {
-  return { host: h.name, phase: h.phase, status: 'skipped', counts: { ok: 0, changed: 0, failed: 0, skipped: h.tasks.length }, tasks: [], error: { message: why }, durationMs: 0, timings: {} };
+type StageWork = (h: HostSpec, rep: HostReporter) => Promise<HostResult>;
+
+/** Runs one stage over hosts with the renderer the options ask for. */
+function renderStage(o: DeployOptions, stream: NodeJS.WritableStream & { isTTY?: boolean }, ctx: HostContext, title: string, hosts: HostSpec[], forks: number, work: StageWork, final = false): Promise<HostResult[]> {
+  if (o.output === 'silent') return pool(hosts, forks, (h) => work(h, { note() {}, task() {} }));
+  if (useTty(o, stream)) return runStageTty(title, hosts, forks, ctx, work, final);
+  return runStagePlain(hosts, forks, ctx, stream, work, final);
 }
+
 
 /** Runs `fn` over `items` with at most `limit` at once; results in input order. */
 export async function pool<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
@@ -115,7 +124,7 @@ export async function pool<T, R>(items: T[], limit: number, fn: (item: T) => Pro
   return out;
 }
 
-async function runPhasePlain(hosts: HostSpec[], forks: number, ctx: HostContext, stream: NodeJS.WritableStream): Promise<HostResult[]> {
+async function runStagePlain(hosts: HostSpec[], forks: number, ctx: HostContext, stream: NodeJS.WritableStream, work: StageWork, final: boolean): Promise<HostResult[]> {
   const rep: HostReporter = {
     note: (host, text) => {
       if (ctx.verbose) stream.write(`[${host}] ${text}\n`);
@@ -126,21 +135,21 @@ async function runPhasePlain(hosts: HostSpec[], forks: number, ctx: HostContext,
     },
   };
   return pool(hosts, forks, async (h) => {
-    const r = await runHost(h, ctx, rep);
-    const err = r.error ? `: ${r.error.message}` : '';
-    stream.write(`[${h.name}] ${r.status.toUpperCase()} ${countsText(r)}${err}\n`);
+    const r = await work(h, rep);
+    // host-level errors of stage 1 are reported once, with the host's final line
+    if (final) stream.write(`[${h.name}] ${r.status.toUpperCase()} ${countsText(r)}${r.error ? `: ${r.error.message}` : ''}\n`);
     return r;
   });
 }
 
 // listr2 renders to process.stdout: with --json on stdout, the deploy command uses plain output on stderr.
-async function runPhaseTty(hosts: HostSpec[], forks: number, ctx: HostContext): Promise<HostResult[]> {
+async function runStageTty(stage: string, hosts: HostSpec[], forks: number, ctx: HostContext, work: StageWork, final: boolean): Promise<HostResult[]> {
   const results = new Map<string, HostResult>();
   const list = new Listr(
     hosts.map((h) => ({
-      title: h.name,
+      title: `${h.name} (${stage})`,
       task: async (_: unknown, task: { title: string; output: string }) => {
-        const r = await runHost(h, ctx, {
+        const r = await work(h, {
           note: (_host, text) => {
             task.title = `${h.name}: ${text}`;
           },
@@ -149,8 +158,13 @@ async function runPhaseTty(hosts: HostSpec[], forks: number, ctx: HostContext): 
           },
         });
         results.set(h.name, r);
+        if (!final) {
+          // reported (and failed, in listr's sense) once, in the host's phase
+          task.title = `${h.name}: ${r.error ? `${r.status === 'unreachable' ? 'unreachable' : 'failed'} (see below)` : 'planned'}`;
+          return;
+        }
         task.title = `${h.name}  ${countsText(r)}`;
-        if (r.status === 'failed' || r.status === 'unreachable') {
+        if (r.status === 'failed' || r.status === 'unreachable' || r.error) {
           throw new Error(r.error?.message ?? r.tasks.find((t) => t.status === 'failed')?.error ?? 'failed');
         }
       },

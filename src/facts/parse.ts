@@ -82,11 +82,25 @@ export function parseFacts(output: string, req: FactRequest): Facts {
     if (m && files[m[2]!]) files[m[2]!]!.sha256 = m[1]!;
   }
 
+  // `systemctl show` blocks (separated by "--"), one per requested unit, in request order.
   const services: Facts['services'] = {};
-  for (const l of get('services')) {
-    const [name, enabled, active] = l.split('|');
-    if (name) services[name] = { enabled: enabled || 'not-found', active: active || 'unknown' };
+  const serviceNames = unique(req.services);
+  let block: Record<string, string> = {};
+  let index = 0;
+  const flush = () => {
+    const name = serviceNames[index++];
+    if (name !== undefined) services[name] = { enabled: block.UnitFileState || 'not-found', active: block.ActiveState || 'unknown' };
+    block = {};
+  };
+  const serviceLines = get('services');
+  for (const l of serviceLines) {
+    if (l === '--') flush();
+    else {
+      const eq = l.indexOf('=');
+      if (eq > 0) block[l.slice(0, eq)] = l.slice(eq + 1);
+    }
   }
+  if (serviceLines.length > 0) flush();
 
   const probes: Record<string, number> = {};
   const probeList = unique(req.probes);

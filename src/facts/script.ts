@@ -25,9 +25,8 @@ export function factsScript(req: FactRequest): string {
   }
   const services = unique(req.services);
   if (services.length > 0) {
-    lines.push(
-      `echo '${MARK} services'; for s in ${services.map(shq).join(' ')}; do printf '%s|%s|%s\\n' "$s" "$(systemctl is-enabled "$s" 2>/dev/null || true)" "$(systemctl is-active "$s" 2>/dev/null || true)"; done`,
-    );
+    // One systemctl for all units: blank-line separated blocks, in the order asked.
+    lines.push(`echo '${MARK} services'; systemctl show --property=UnitFileState,ActiveState -- ${services.map(shq).join(' ')} 2>/dev/null | sed 's/^$/--/'`);
   }
   const probes = unique(req.probes);
   if (probes.length > 0) {

@@ -351,3 +351,21 @@ test('absent op: the removed symlink is journaled, part of the staged tree, and 
     { path: `${root}/sites-enabled/haup`, state: 'absent' },
   ]);
 });
+
+test('every host is connected and planned before the first phase applies; one connection per host', async () => {
+  const d = tempRoot();
+  const events: string[] = [];
+  const mk = (name: string, phase: string) =>
+    host(name, [{ name: 'mark', op: { op: 'command', command: `echo ${name} >> ${d}/applied` } }], {
+      phase,
+      connect: async () => {
+        events.push(`connect ${name}`);
+        return new LocalConnection(name);
+      },
+    });
+  const r = await runDeploy(opts(d, [mk('lb5', 'master'), mk('lb6', 'backup'), mk('web7', 'webs')], { phases: [{ name: 'webs' }, { name: 'backup' }, { name: 'master' }] }));
+  assert.equal(r.ok, true);
+  assert.deepEqual(events.sort(), ['connect lb5', 'connect lb6', 'connect web7']);
+  assert.equal(readFileSync(`${d}/applied`, 'utf8'), 'web7\nlb6\nlb5\n');
+  for (const h of r.hosts) assert.deepEqual(Object.keys(h.timings), ['connect', 'facts', 'plan', 'journal', 'apply']);
+});

@@ -41,8 +41,11 @@ regular empty file|600|root|root|/etc/haup/a|b
 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08  /etc/nginx/nginx.conf
 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855  /etc/haup/a|b
 @@haup services
-nginx|enabled|active
-haupd||inactive
+ActiveState=active
+UnitFileState=enabled
+--
+ActiveState=inactive
+UnitFileState=
 @@haup probes
 0|0
 1|1
