@@ -19,10 +19,14 @@ const absPath = z.string().startsWith('/', 'expected an absolute path');
 
 const trackScript = z.strictObject({
   name: z.string().regex(NAME, 'letters, digits, "_", "." and "-" only'),
-  /** A command line (run without a shell, split on spaces) or `builtin:nginx`. */
-  script: z.string().min(1),
+  /** A command line (run without a shell, split on spaces), `builtin:nginx` or `builtin:nginx:PORT`. */
+  script: z
+    .string()
+    .min(1)
+    .refine((s) => !s.trim().startsWith('builtin:') || /^builtin:nginx(:\d{1,5})?$/.test(s.trim()), 'unknown built-in check (known: builtin:nginx, builtin:nginx:PORT)'),
   interval: seconds(0.01, 3600).default(2),
-  timeout: seconds(0.01, 3600).default(2),
+  /** Default: the interval. */
+  timeout: seconds(0.01, 3600).optional(),
   rise: z.number().int().min(1).max(100).default(1),
   fall: z.number().int().min(1).max(100).default(1),
   /** keepalived semantics: 0 = Fault while failing, > 0 added while OK, < 0 subtracted while failing. */
@@ -161,7 +165,7 @@ export const configSchema = z
       inst.track_scripts.forEach((t, j) => {
         if (scriptNames.has(t.name)) ctx.addIssue({ code: 'custom', path: at('track_scripts', j, 'name'), message: `duplicate track script "${t.name}"` });
         scriptNames.add(t.name);
-        if (t.timeout > t.interval) ctx.addIssue({ code: 'custom', path: at('track_scripts', j, 'timeout'), message: `timeout (${t.timeout} s) must not exceed interval (${t.interval} s)` });
+        if (t.timeout !== undefined && t.timeout > t.interval) ctx.addIssue({ code: 'custom', path: at('track_scripts', j, 'timeout'), message: `timeout (${t.timeout} s) must not exceed interval (${t.interval} s)` });
       });
     });
     const grouped = new Map<string, string>();

@@ -170,7 +170,7 @@ function resolveInstance(i: InstanceConfigFile, auth: InstanceConfig['auth'], sy
       name: t.name,
       script: t.script,
       intervalMs: ms(t.interval),
-      timeoutMs: ms(t.timeout),
+      timeoutMs: ms(t.timeout ?? t.interval),
       rise: t.rise,
       fall: t.fall,
       weight: t.weight,

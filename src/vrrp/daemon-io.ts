@@ -1,10 +1,22 @@
 // The daemon's effectful services other than sockets and VIPs: gratuitous ARP, notify scripts,
 // tracking (scripts, interfaces, partition guard), the status socket and metrics. daemon.ts talks
 // to them only through `DaemonIo`, so the event loop stays readable and tests can replace them.
+//
+// Tracking -> instance events:
+//   - the instance's own interface: link down = fault `interface:IF` (always, like keepalived);
+//   - track_interfaces / track_scripts with weight 0: failing (or not yet run) = fault
+//     `interface:IF` / `script:NAME`, each cleared on its own;
+//   - other weights: one `priority` event with base + sum of the weights that apply
+//     (track/state.ts: keepalived's semantics; the instance clamps to 1..254, owners stay 255).
 import type { HaupdConfig, InstanceConfig, PartitionGuardConfig } from './config.ts';
 import type { DaemonStatus } from './daemon.ts';
+import { sendGratuitousArp, type GarpRun } from './garp.ts';
 import type { GarpWhy, InstanceEvent, VrrpState } from './instance.ts';
 import type { Logger } from './log.ts';
+import { createNotifier, type Notifier, type NotifyState as ScriptState } from './notify.ts';
+import { watchLink, type LinkWatch } from './track/link.ts';
+import { startTrackScript, type StartedTrackScript } from './track/script.ts';
+import { effectivePriority, trackEffect, type CheckStatus, type TrackedItem } from './track/state.ts';
 
 /** Tracking of one instance: turns checks into priority / fault / fault-clear events. */
 export interface Tracking {
@@ -13,6 +25,12 @@ export interface Tracking {
 }
 
 export type NotifyState = Exclude<VrrpState, 'init'> | 'stop';
+
+export interface NotifyInfo {
+  previous: VrrpState;
+  priority: number;
+  reason: string;
+}
 
 export interface DaemonIo {
   startServices(config: HaupdConfig, status: () => DaemonStatus): Promise<void>;
@@ -25,82 +43,159 @@ export interface DaemonIo {
   stopPartitionGuard(): void;
   garp(cfg: InstanceConfig, why: GarpWhy, log: Logger): void;
   cancelGarp(instance: string): void;
-  notify(cfg: InstanceConfig, state: NotifyState, priority: number, log: Logger): void;
+  notify(cfg: InstanceConfig, state: NotifyState, info: NotifyInfo, log: Logger): void;
   /** Wait (bounded) for queued notify scripts to finish. */
   drainNotify(timeoutMs: number): Promise<void>;
 }
 
-// ─── Implementation ───────────────────────────────────────────────────────────────────────
-import { readFileSync } from 'node:fs';
-import { runCommand } from './exec.ts';
-import { formatVip } from './vip.ts';
+/** Notify scripts get this long each before their process group is killed. */
+const NOTIFY_TIMEOUT_MS = 30_000;
 
-const LINK_POLL_MS = 100;
-
-function linkUp(ifname: string): boolean | undefined {
-  try {
-    return readFileSync(`/sys/class/net/${ifname}/carrier`, 'utf8').trim() === '1';
-  } catch {
-    return undefined;
-  }
+interface Item extends TrackedItem {
+  kind: 'script' | 'interface';
+  detail?: string;
 }
+
+/** Tracking of one instance (pure bookkeeping over the io helper's checks). */
+export function startInstanceTracking(cfg: InstanceConfig, emit: (event: InstanceEvent) => void, log: Logger): Tracking {
+  const items = new Map<string, Item>();
+  const links: LinkWatch[] = [];
+  const scripts: StartedTrackScript[] = [];
+  const faulted = new Set<string>();
+  let lastPriority = cfg.priority;
+  let stopped = false;
+
+  const apply = (): void => {
+    if (stopped) return;
+    const list = [...items.values()];
+    // Faults: one source per weight-0 item, so each clears on its own and names itself.
+    for (const it of list) {
+      const source = `${it.kind}:${it.name}`;
+      const failing = it.weight === 0 && it.status !== 'ok';
+      if (failing && !faulted.has(source)) {
+        faulted.add(source);
+        const reason = it.kind === 'interface' ? `interface ${it.name} down` : `track script ${it.name} ${it.status === 'unknown' ? 'has not run yet' : 'failing'}${it.detail ? ` (${it.detail})` : ''}`;
+        emit({ type: 'fault', source, reason });
+      } else if (!failing && faulted.has(source)) {
+        faulted.delete(source);
+        emit({ type: 'fault-clear', source });
+      }
+    }
+    const weighted = list.filter((it) => it.weight !== 0);
+    const prio = effectivePriority(cfg.priority, trackEffect(weighted).delta);
+    if (prio !== lastPriority) {
+      log.info('priority_changed', { from: lastPriority, to: prio, base: cfg.priority });
+      lastPriority = prio;
+      emit({ type: 'priority', priority: prio });
+    }
+  };
+
+  const linkItem = (ifname: string, weight: number): void => {
+    const key = `interface:${ifname}`;
+    if (items.has(key) && weight === 0) items.get(key)!.weight = 0;
+    if (items.has(key)) return;
+    const watch = watchLink(ifname, (up) => {
+      const it = items.get(key);
+      if (!it) return;
+      it.status = up ? 'ok' : 'failed';
+      log[up ? 'info' : 'warn'](up ? 'link_up' : 'link_down', { interface: ifname });
+      apply();
+    }, { log });
+    links.push(watch);
+    items.set(key, { kind: 'interface', name: ifname, weight, status: watch.up ? 'ok' : 'failed' });
+    if (!watch.up) log.warn('link_down', { interface: ifname, at: 'start' });
+  };
+
+  // The VRRP interface itself: down = Fault, whatever track_interfaces says.
+  linkItem(cfg.interface, 0);
+  for (const t of cfg.trackInterfaces) linkItem(t.name, t.weight);
+  for (const spec of cfg.trackScripts) {
+    const key = `script:${spec.name}`;
+    items.set(key, { kind: 'script', name: spec.name, weight: spec.weight, status: 'unknown' });
+    try {
+      scripts.push(
+        startTrackScript(spec, (status: CheckStatus, last) => {
+          const it = items.get(key);
+          if (!it) return;
+          it.status = status;
+          it.detail = last.detail;
+          log[status === 'ok' ? 'info' : 'warn']('track_script', { script: spec.name, status, detail: last.detail });
+          apply();
+        }),
+      );
+    } catch (err) {
+      // A script that cannot even start counts as failing: never a silently ignored check.
+      const it = items.get(key)!;
+      it.status = 'failed';
+      it.detail = (err as Error).message;
+      log.error('track_script_invalid', { script: spec.name, error: (err as Error).message });
+    }
+  }
+  apply();
+
+  return {
+    stop() {
+      stopped = true;
+      for (const l of links) l.stop();
+      for (const s of scripts) s.stop();
+    },
+    status() {
+      return {
+        effectivePriority: lastPriority,
+        items: [...items.values()].map((it) => ({ kind: it.kind, name: it.name, weight: it.weight, status: it.status, detail: it.detail ?? null })),
+      };
+    },
+  };
+}
+
+const NOTIFY_STATE: Record<NotifyState, ScriptState> = { master: 'MASTER', backup: 'BACKUP', fault: 'FAULT', stop: 'STOP' };
 
 /** Production services. */
 export class IoServices implements DaemonIo {
-  private readonly garpTimers = new Map<string, NodeJS.Timeout[]>();
+  private readonly garps = new Map<string, GarpRun>();
+  private readonly notifier: Notifier;
 
-  constructor(private readonly log: Logger) {}
+  constructor(private readonly log: Logger) {
+    this.notifier = createNotifier({ timeoutMs: NOTIFY_TIMEOUT_MS, log });
+  }
 
   async startServices(_config: HaupdConfig, _status: () => DaemonStatus): Promise<void> {}
   async reconfigure(_old: HaupdConfig, _next: HaupdConfig, _status: () => DaemonStatus): Promise<void> {}
   async stopServices(): Promise<void> {}
 
   startTracking(cfg: InstanceConfig, emit: (event: InstanceEvent) => void, log: Logger): Tracking {
-    const ifnames = [cfg.interface];
-    const state = new Map<string, boolean | undefined>();
-    const poll = (): void => {
-      for (const ifname of ifnames) {
-        const up = linkUp(ifname);
-        if (state.get(ifname) === up && state.has(ifname)) continue;
-        state.set(ifname, up);
-        if (up) {
-          log.info('link_up', { interface: ifname });
-          emit({ type: 'fault-clear', source: `interface:${ifname}` });
-        } else {
-          log.warn('link_down', { interface: ifname });
-          emit({ type: 'fault', source: `interface:${ifname}`, reason: up === undefined ? `interface ${ifname} missing` : `interface ${ifname} down` });
-        }
-      }
-    };
-    poll();
-    const timer = setInterval(poll, LINK_POLL_MS);
-    return {
-      stop: () => clearInterval(timer),
-      status: () => Object.fromEntries([...state].map(([k, v]) => [k, v ? 'up' : 'down'])),
-    };
+    return startInstanceTracking(cfg, emit, log);
   }
 
   startPartitionGuard(_cfg: PartitionGuardConfig | null, _emit: (event: InstanceEvent) => void): void {}
   stopPartitionGuard(): void {}
 
   garp(cfg: InstanceConfig, why: GarpWhy, log: Logger): void {
-    const burst = (): void => {
-      for (const vip of cfg.vips) {
-        void runCommand('arping', ['-q', '-U', '-c', '1', '-I', cfg.interface, vip.address], { timeoutMs: 3000 }).then((r) => {
-          if (r.code !== 0) log.warn('garp_failed', { vip: formatVip(vip), error: r.stderr.trim() || r.spawnError });
-        });
-      }
-    };
     this.cancelGarp(cfg.name);
-    burst();
-    log.info('garp', { why, vips: cfg.vips.map(formatVip) });
+    const run = sendGratuitousArp(cfg.interface, cfg.vips.map((v) => v.address), cfg.garp, log);
+    this.garps.set(cfg.name, run);
+    void run.done.then(() => {
+      if (this.garps.get(cfg.name) === run) this.garps.delete(cfg.name);
+    });
+    log.info('garp', { why, vips: cfg.vips.map((v) => `${v.address}/${v.prefix}`), count: cfg.garp.count, repeat: cfg.garp.repeatCount });
   }
 
   cancelGarp(instance: string): void {
-    for (const t of this.garpTimers.get(instance) ?? []) clearTimeout(t);
-    this.garpTimers.delete(instance);
+    this.garps.get(instance)?.cancel();
+    this.garps.delete(instance);
   }
 
-  notify(_cfg: InstanceConfig, _state: NotifyState, _priority: number, _log: Logger): void {}
-  async drainNotify(_timeoutMs: number): Promise<void> {}
+  notify(cfg: InstanceConfig, state: NotifyState, info: NotifyInfo, _log: Logger): void {
+    const n = cfg.notify;
+    if (n.any.length + n.master.length + n.backup.length + n.fault.length + n.stop.length === 0) return;
+    this.notifier.notify(
+      { notify: n.any, master: n.master, backup: n.backup, fault: n.fault, stop: n.stop },
+      { instance: cfg.name, state: NOTIFY_STATE[state], previousState: NOTIFY_STATE[info.previous as NotifyState] ?? info.previous.toUpperCase(), priority: info.priority, reason: info.reason },
+    );
+  }
+
+  async drainNotify(timeoutMs: number): Promise<void> {
+    const drained = await this.notifier.drain(timeoutMs);
+    if (!drained) this.log.warn('notify_drain_timeout', { pending: this.notifier.pending });
+  }
 }

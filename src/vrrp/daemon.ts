@@ -420,12 +420,16 @@ export class Daemon {
       case 'send-advert':
         await this.sendAdvert(unit, action.priority);
         return;
-      case 'transition':
-        this.log.info('transition', { instance: cfg.name, from: action.from, to: action.to, cause: action.cause, reason: action.reason, priority: unit.machine.snapshot().effectivePriority });
-        // Notify scripts run in order, each after the previous finished; never awaited here so
-        // a slow script cannot delay adverts (the notify service keeps its own order).
-        this.io.notify(cfg, action.to === 'init' ? 'stop' : action.to, unit.machine.snapshot().effectivePriority, this.log.child({ instance: cfg.name }));
+      case 'transition': {
+        const priority = unit.machine.snapshot().effectivePriority;
+        this.log.info('transition', { instance: cfg.name, from: action.from, to: action.to, cause: action.cause, reason: action.reason, priority });
+        // Notify scripts run in order, one after another, in the notifier's own queue: never
+        // awaited here, so a slow script cannot delay adverts.
+        if (action.to !== 'init' || action.cause === 'shutdown') {
+          this.io.notify(cfg, action.to === 'init' ? 'stop' : action.to, { previous: action.from, priority, reason: action.reason }, this.log.child({ instance: cfg.name }));
+        }
         return;
+      }
       case 'stopped':
         this.unitStopped(unit);
         return;

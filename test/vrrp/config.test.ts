@@ -165,3 +165,17 @@ test('metrics_listen: false disables metrics; a malformed address is located', a
   assert.equal(off.config?.metrics, null);
   assert.deepEqual(await errorsOf(minimal + 'metrics_listen: localhost\n'), ['haupd.yml:8:17: metrics_listen: expected ADDRESS:PORT like 127.0.0.1:9651']);
 });
+
+test('track scripts: an unknown builtin and a timeout longer than the interval are located', async () => {
+  const text = minimal + `    track_scripts:
+      - { name: a, script: "builtin:apache", interval: 1 }
+      - { name: b, script: "/bin/true", interval: 1, timeout: 2 }
+`;
+  assert.deepEqual(await errorsOf(text), [
+    'haupd.yml:9:28: instances[0].track_scripts[0].script: unknown built-in check (known: builtin:nginx, builtin:nginx:PORT)',
+    'haupd.yml:10:63: instances[0].track_scripts[1].timeout: timeout (2 s) must not exceed interval (1 s)',
+  ]);
+  const ok = await loadConfig(minimal + '    track_scripts: [{ name: n, script: "builtin:nginx:80" }]\n', 'f', okSecret);
+  assert.equal(ok.config?.instances[0]!.trackScripts[0]!.script, 'builtin:nginx:80');
+  assert.equal(ok.config?.instances[0]!.trackScripts[0]!.timeoutMs, 2000, 'timeout defaults to the interval');
+});
