@@ -4,165 +4,10 @@
 // failover within the RFC bound, no VIP gap on a planned handover, GARP after a split brain.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { VrrpInstance, type Action, type InstanceConfig, type VrrpState } from '../../src/vrrp/instance.ts';
+import fc from 'fast-check';
+import type { InstanceConfig } from '../../src/vrrp/instance.ts';
 import { masterDownIntervalMs } from '../../src/vrrp/timers.ts';
-
-const LATENCY = 0.25; // ms, one way
-
-interface SimNode {
-  name: string;
-  address: string;
-  inst: VrrpInstance;
-  frozen: boolean;
-  vips: boolean;
-  garps: { at: number; why: string }[];
-  sent: { at: number; priority: number }[];
-}
-
-interface Delivery {
-  at: number;
-  seq: number;
-  to: SimNode;
-  from: SimNode;
-  priority: number;
-  intervalCs: number;
-}
-
-interface Sample {
-  at: number;
-  masters: string[];
-  holders: string[];
-}
-
-class Network {
-  now = 0;
-  readonly nodes: SimNode[] = [];
-  readonly samples: Sample[] = [];
-  readonly transitions: { at: number; node: string; from: VrrpState; to: VrrpState; cause: string }[] = [];
-  /** Return true to drop the advert. */
-  drop: (from: SimNode, to: SimNode, at: number) => boolean = () => false;
-  private queue: Delivery[] = [];
-  private seq = 0;
-
-  add(name: string, address: string, cfg: Omit<InstanceConfig, 'name' | 'primaryAddress'>): SimNode {
-    const node: SimNode = { name, address, inst: new VrrpInstance({ ...cfg, name, primaryAddress: address }), frozen: false, vips: false, garps: [], sent: [] };
-    this.nodes.push(node);
-    return node;
-  }
-
-  node(name: string): SimNode {
-    return this.nodes.find((n) => n.name === name) ?? assert.fail(`no node ${name}`);
-  }
-
-  start(node: SimNode): void {
-    this.apply(node, node.inst.handle({ type: 'start' }, this.now));
-  }
-
-  shutdown(node: SimNode): void {
-    this.apply(node, node.inst.handle({ type: 'shutdown' }, this.now));
-  }
-
-  /** Run events in time order up to `until`; at equal times deliveries go before timers. */
-  runUntil(until: number): void {
-    for (let guard = 0; guard < 2_000_000; guard++) {
-      const delivery = this.queue[0];
-      let timerNode: SimNode | undefined;
-      let timerAt = Number.POSITIVE_INFINITY;
-      for (const n of this.nodes) {
-        const d = n.frozen ? undefined : n.inst.nextDeadline();
-        if (d !== undefined && d < timerAt) {
-          timerAt = d;
-          timerNode = n;
-        }
-      }
-      const next = Math.min(delivery?.at ?? Number.POSITIVE_INFINITY, timerAt);
-      if (next > until) {
-        this.now = until;
-        return;
-      }
-      this.now = next;
-      if (delivery && delivery.at === next) {
-        this.queue.shift();
-        if (!delivery.to.frozen) {
-          const advert = { from: delivery.from.address, priority: delivery.priority, advertIntervalCs: delivery.intervalCs };
-          this.apply(delivery.to, delivery.to.inst.handle({ type: 'advert', advert }, this.now));
-        }
-      } else if (timerNode) {
-        this.apply(timerNode, timerNode.inst.handle({ type: 'timer' }, this.now));
-      }
-    }
-    assert.fail('simulation did not settle');
-  }
-
-  private apply(node: SimNode, actions: Action[]): void {
-    for (const a of actions) {
-      switch (a.type) {
-        case 'add-vips':
-          node.vips = true;
-          break;
-        case 'remove-vips':
-          node.vips = false;
-          break;
-        case 'garp':
-          node.garps.push({ at: this.now, why: a.why });
-          break;
-        case 'send-advert': {
-          node.sent.push({ at: this.now, priority: a.priority });
-          const intervalCs = node.inst.snapshot().version === 3 ? this.intervalOf(node) : 100;
-          for (const to of this.nodes) {
-            if (to === node || this.drop(node, to, this.now)) continue;
-            this.queue.push({ at: this.now + LATENCY, seq: this.seq++, to, from: node, priority: a.priority, intervalCs });
-          }
-          this.queue.sort((x, y) => x.at - y.at || x.seq - y.seq);
-          break;
-        }
-        case 'transition':
-          this.transitions.push({ at: this.now, node: node.name, from: a.from, to: a.to, cause: a.cause });
-          break;
-        case 'stopped':
-          break;
-      }
-    }
-    this.samples.push({
-      at: this.now,
-      masters: this.nodes.filter((n) => n.inst.currentState === 'master' && !n.inst.isStopped).map((n) => n.name),
-      holders: this.nodes.filter((n) => n.vips).map((n) => n.name),
-    });
-  }
-
-  private readonly intervals = new Map<SimNode, number>();
-  setInterval(node: SimNode, cs: number): void {
-    this.intervals.set(node, cs);
-  }
-  private intervalOf(node: SimNode): number {
-    return this.intervals.get(node) ?? 100;
-  }
-
-  /** Samples in [from, to]. */
-  window(from: number, to: number): Sample[] {
-    return this.samples.filter((s) => s.at >= from && s.at <= to);
-  }
-
-  /** Longest span with no VIP holder, between `from` and `to`. */
-  longestVipGap(from: number, to: number): number {
-    let gapStart: number | undefined;
-    let longest = 0;
-    let holding = (this.samples.filter((s) => s.at < from).at(-1)?.holders.length ?? 0) > 0;
-    if (!holding) gapStart = from;
-    for (const s of this.window(from, to)) {
-      const now = s.holders.length > 0;
-      if (holding && !now) gapStart = s.at;
-      if (!holding && now && gapStart !== undefined) longest = Math.max(longest, s.at - gapStart);
-      holding = now;
-    }
-    if (!holding && gapStart !== undefined) longest = Math.max(longest, to - gapStart);
-    return longest;
-  }
-
-  firstTransition(node: string, to: VrrpState, after = 0): { at: number; cause: string } | undefined {
-    return this.transitions.find((t) => t.node === node && t.to === to && t.at >= after);
-  }
-}
+import { LATENCY, Network, type SimNode } from './sim-network.ts';
 
 function trio(version: 2 | 3, intervalCs: number, extra: Partial<InstanceConfig> = {}): Network {
   const net = new Network();
@@ -336,3 +181,107 @@ for (const firstAfterHeal of ['winner', 'loser'] as const) {
     assertOneMaster(net, bDown.at + 100, 40_000, 'a');
   });
 }
+
+// ─── Random disruptions, then convergence ──────────────────────────────────────────────────
+
+type Disruption =
+  | { kind: 'loss'; from: number; to: number; rate: number }
+  | { kind: 'cut'; node: number; from: number; to: number }
+  | { kind: 'freeze'; node: number; from: number; to: number }
+  | { kind: 'stop-restart'; node: number; from: number; to: number }
+  | { kind: 'fault'; node: number; from: number; to: number }
+  | { kind: 'priority'; node: number; at: number; priority: number };
+
+test('property: after any mix of loss, cuts, freezes, restarts, faults and priority changes, one master with the top priority', () => {
+  const window = fc.tuple(fc.integer({ min: 0, max: 40_000 }), fc.integer({ min: 1, max: 15_000 })).map(([from, len]) => ({ from, to: from + len }));
+  const node = fc.integer({ min: 0, max: 2 });
+  const disruption: fc.Arbitrary<Disruption> = fc.oneof(
+    fc.record({ w: window, rate: fc.double({ min: 0.05, max: 1, noNaN: true }) }).map(({ w, rate }) => ({ kind: 'loss' as const, ...w, rate })),
+    fc.record({ w: window, node }).map(({ w, node: n }) => ({ kind: 'cut' as const, node: n, ...w })),
+    fc.record({ w: window, node }).map(({ w, node: n }) => ({ kind: 'freeze' as const, node: n, ...w })),
+    fc.record({ w: window, node }).map(({ w, node: n }) => ({ kind: 'stop-restart' as const, node: n, ...w })),
+    fc.record({ w: window, node }).map(({ w, node: n }) => ({ kind: 'fault' as const, node: n, ...w })),
+    fc.record({ at: fc.integer({ min: 0, max: 50_000 }), node, priority: fc.integer({ min: 1, max: 254 }) }).map((d) => ({ kind: 'priority' as const, ...d })),
+  );
+  const scenario = fc.record({
+    count: fc.integer({ min: 2, max: 3 }),
+    priorities: fc.array(fc.integer({ min: 1, max: 254 }), { minLength: 3, maxLength: 3 }),
+    version: fc.constantFrom(2 as const, 3 as const),
+    peersKnown: fc.boolean(),
+    disruptions: fc.array(disruption, { maxLength: 6 }),
+    seed: fc.integer({ min: 1, max: 2 ** 30 }),
+  });
+
+  fc.assert(
+    fc.property(scenario, (sc) => {
+      const cs = sc.version === 2 ? 100 : 10;
+      const addresses = ['198.18.10.4', '198.18.10.5', '198.18.10.6'].slice(0, sc.count);
+      const prios = sc.priorities.slice(0, sc.count);
+      const peers = sc.peersKnown ? addresses.map((address, i) => ({ address, priority: prios[i] ?? 1 })) : undefined;
+      const net = new Network();
+      const nodes = addresses.map((address, i) => net.add(`n${i}`, address, { vrid: 9, version: sc.version, priority: prios[i] ?? 1, advertIntervalCs: cs, peers }));
+      for (const n of nodes) net.setInterval(n, cs);
+      let rng = sc.seed;
+      const rand = (): number => {
+        rng = (rng * 1103515245 + 12345) % 2 ** 31;
+        return rng / 2 ** 31;
+      };
+      const ds = sc.disruptions.map((d) => ('node' in d ? { ...d, node: d.node % sc.count } : d));
+      net.drop = (from, to, at) =>
+        ds.some((d) => {
+          if (d.kind === 'loss') return at >= d.from && at < d.to && rand() < d.rate;
+          if (d.kind === 'cut') return at >= d.from && at < d.to && (nodes[d.node] === from || nodes[d.node] === to);
+          return false;
+        });
+
+      // Point events in time order: [time, action].
+      const points: [number, () => void][] = [];
+      const effective = prios.slice();
+      for (const d of ds) {
+        const n = 'node' in d ? nodes[d.node] : undefined;
+        if (!n) continue;
+        if (d.kind === 'freeze') {
+          points.push([d.from, () => (n.frozen = true)], [d.to, () => (n.frozen = false)]);
+        } else if (d.kind === 'stop-restart') {
+          points.push([d.from, () => !n.frozen && !n.inst.isStopped && net.shutdown(n)], [d.to, () => {
+            // The daemon exits only after the handover hold; restart once it has.
+            if (n.inst.isStopped && !n.frozen) net.restart(n);
+          }]);
+        } else if (d.kind === 'fault') {
+          points.push([d.from, () => net.send(n, { type: 'fault', source: `f${d.from}`, reason: 'test fault' })], [d.to, () => net.send(n, { type: 'fault-clear', source: `f${d.from}` })]);
+        } else if (d.kind === 'priority') {
+          points.push([d.at, () => net.send(n, { type: 'priority', priority: d.priority })]);
+        }
+      }
+      points.sort((x, y) => x[0] - y[0]);
+      for (const n of nodes) net.start(n);
+      for (const [at, act] of points) {
+        net.runUntil(at);
+        act();
+      }
+      // End of disruptions: everything healed, every node alive and running.
+      const end = Math.max(net.now, ...ds.map((d) => ('to' in d ? d.to : d.at)));
+      net.runUntil(end);
+      for (const n of nodes) {
+        n.frozen = false;
+        for (const f of n.inst.snapshot().faults) net.send(n, { type: 'fault-clear', source: f.source });
+      }
+      net.runUntil(end + 20_000); // any pending handover hold ends (≤ Master_Down ≤ 4 s)
+      for (const n of nodes) if (n.inst.isStopped) net.restart(n);
+      const settle = end + 20_000 + 2 * masterDownIntervalMs(sc.version, 1, cs) + 200;
+      net.runUntil(settle + 10 * cs * 10);
+
+      for (const [i, n] of nodes.entries()) effective[i] = n.inst.snapshot().effectivePriority;
+      const top = Math.max(...effective);
+      const last = net.window(settle, settle + 10 * cs * 10);
+      assert.ok(last.length > 0, 'the network kept running');
+      for (const s of last) {
+        assert.equal(s.masters.length, 1, `one master at ${s.at}: ${s.masters.join(',')}`);
+        assert.deepEqual(s.holders, s.masters, 'only the master holds the VIPs');
+        const m = nodes.find((n) => n.name === s.masters[0]);
+        assert.equal(m?.inst.snapshot().effectivePriority, top, 'the master has the top effective priority');
+      }
+    }),
+    { numRuns: 1000, seed: 424242 },
+  );
+});
