@@ -1,4 +1,5 @@
 // Human output that does not depend on the renderer: task lines, the recap, the JSON result.
+import { EXIT } from '../util/errors.ts';
 import type { DeployResult, HostResult, TaskResult } from './types.ts';
 
 export function taskLine(host: string, r: TaskResult, verbose: boolean): string {
@@ -34,6 +35,11 @@ export function recap(result: DeployResult): string {
   }
   lines.push(`${result.ok ? 'ok' : 'FAILED'} in ${(result.durationMs / 1000).toFixed(2)} s`);
   return lines.join('\n');
+}
+
+/** 0 when every selected host is ok or changed, 1 otherwise (usage errors throw InputError: 2). */
+export function exitCodeFor(result: DeployResult): number {
+  return result.ok ? EXIT.ok : EXIT.failed;
 }
 
 /** The machine-readable result (--json): stable keys, secrets already absent from diffs. */

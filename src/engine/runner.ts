@@ -52,7 +52,10 @@ function useTty(o: DeployOptions, stream: NodeJS.WritableStream & { isTTY?: bool
 export async function runDeploy(o: DeployOptions): Promise<DeployResult> {
   const start = performance.now();
   const phaseNames = o.phases.map((p) => p.name);
+  const seen = new Set<string>();
   for (const h of o.hosts) {
+    if (seen.has(h.name)) throw new InputError(`host ${h.name} is listed twice: one HostSpec per host (merge the roles' tasks)`);
+    seen.add(h.name);
     if (!phaseNames.includes(h.phase)) throw new InputError(`host ${h.name}: phase "${h.phase}" is not in the phase order (${phaseNames.join(', ')})`);
     const unknown = unknownNotifications(h.tasks, h.handlers ?? []);
     if (unknown.length > 0) throw new InputError(`host ${h.name}: tasks notify unknown handlers: ${unknown.join(', ')}`);

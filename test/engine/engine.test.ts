@@ -369,3 +369,8 @@ test('every host is connected and planned before the first phase applies; one co
   assert.equal(readFileSync(`${d}/applied`, 'utf8'), 'web7\nlb6\nlb5\n');
   for (const h of r.hosts) assert.deepEqual(Object.keys(h.timings), ['connect', 'facts', 'plan', 'journal', 'apply']);
 });
+
+test('a host listed twice is a usage error', async () => {
+  const d = tempRoot();
+  await assert.rejects(runDeploy(opts(d, [host('web7', []), host('web7', [])])), /host web7 is listed twice/);
+});

@@ -117,3 +117,9 @@ test('diff: unified for text, a notice for binary and secret', () => {
   assert.equal(fileDiff('/s', Buffer.from('old'), Buffer.from('new'), true), '--- /s\n+++ /s\n(secret: content not shown)\n');
   assert.equal(fileDiff('/b', null, Buffer.from([0, 1]), false), '--- /b\n+++ /b\nbinary content: absent -> 2 bytes\n');
 });
+
+test('exit code from the result: 0 ok, 1 failed', async () => {
+  const { exitCodeFor } = await import('../../src/engine/recap.ts');
+  assert.equal(exitCodeFor({ deployId: 'x', check: false, ok: true, hosts: [], durationMs: 0 }), 0);
+  assert.equal(exitCodeFor({ deployId: 'x', check: false, ok: false, hosts: [], durationMs: 0 }), 1);
+});
