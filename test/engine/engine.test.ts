@@ -174,7 +174,7 @@ test('journal records services (from facts) and packages the deploy installs', a
     async exec(cmd: string, o?: { stdin?: Buffer | string }) {
       const script = o?.stdin?.toString() ?? '';
       if (cmd === 'sh -s' && script.includes('@@haup pm')) {
-        const out = `@@haup os\nID=debian\n@@haup pm\napt\n@@haup init\nsystemd\n@@haup pkgs\nii |curl|7\n@@haup services\nnginx||inactive\n@@haup end\n`;
+        const out = `@@haup os\nID=debian\n@@haup pm\napt\n@@haup init\nsystemd\n@@haup pkgs\nii |curl|7\n@@haup services\nActiveState=inactive\nUnitFileState=\n@@haup end\n`;
         return { code: 0, stdout: Buffer.from(out), stderr: Buffer.alloc(0) };
       }
       if (cmd === 'sh -s' || cmd.includes('journal')) return local.exec(cmd, o);
