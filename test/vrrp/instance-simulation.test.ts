@@ -285,3 +285,76 @@ test('property: after any mix of loss, cuts, freezes, restarts, faults and prior
     { numRuns: 1000, seed: 424242 },
   );
 });
+
+const pairOrTrio = fc.record({
+  prios: fc.uniqueArray(fc.integer({ min: 1, max: 254 }), { minLength: 2, maxLength: 3 }),
+  version: fc.constantFrom(2 as const, 3 as const),
+  cs3: fc.constantFrom(1, 10, 100),
+  peersKnown: fc.boolean(),
+  at: fc.integer({ min: 0, max: 5000 }),
+});
+
+function build(sc: { prios: number[]; version: 2 | 3; cs3: number; peersKnown: boolean }): { net: Network; nodes: SimNode[]; cs: number } {
+  const cs = sc.version === 2 ? 100 : sc.cs3;
+  const addresses = sc.prios.map((_, i) => `198.18.10.${i + 4}`);
+  const peers = sc.peersKnown ? addresses.map((address, i) => ({ address, priority: sc.prios[i] ?? 1 })) : undefined;
+  const net = new Network();
+  const nodes = addresses.map((address, i) => net.add(`n${i}`, address, { vrid: 9, version: sc.version, priority: sc.prios[i] ?? 1, advertIntervalCs: cs, peers }));
+  for (const n of nodes) net.setInterval(n, cs);
+  for (const n of nodes) net.start(n);
+  return { net, nodes, cs };
+}
+
+test('property: a planned stop of the master never leaves the VIP without a holder; the top remaining priority takes over', () => {
+  fc.assert(
+    fc.property(pairOrTrio, (sc) => {
+      const { net, nodes, cs } = build(sc);
+      const steady = masterDownIntervalMs(sc.version, 1, cs) + 10 * cs * 10;
+      net.runUntil(steady + sc.at * (cs / 100));
+      const byPrio = [...nodes].sort((x, y) => y.config.priority - x.config.priority);
+      const [master, next] = byPrio;
+      assert.ok(master && next);
+      assert.deepEqual(net.samples.at(-1)?.holders, [master.name], 'steady before the stop');
+      const t0 = net.now;
+      net.shutdown(master);
+      net.runUntil(t0 + 2 * masterDownIntervalMs(sc.version, 1, cs) + 500);
+      assert.equal(net.longestVipGap(t0, net.now), 0, 'never without a VIP holder');
+      const up = net.firstTransition(next.name, 'master', t0) ?? assert.fail('nobody took over');
+      const skew = masterDownIntervalMs(sc.version, next.config.priority, cs) - 3 * cs * 10;
+      assert.equal(up.at - t0, sc.peersKnown ? LATENCY : LATENCY + skew, sc.peersKnown ? 'known peers: at once' : 'RFC: after Skew');
+      assert.ok(master.inst.isStopped && !master.vips, 'the old master released and stopped');
+      assert.deepEqual(net.samples.at(-1)?.holders, [next.name]);
+      assert.deepEqual(net.samples.at(-1)?.masters, [next.name]);
+    }),
+    { numRuns: 500, seed: 99 },
+  );
+});
+
+test('property: a frozen master is replaced by the top remaining priority at exactly the RFC bound', () => {
+  fc.assert(
+    fc.property(pairOrTrio, (sc) => {
+      const { net, nodes, cs } = build(sc);
+      net.runUntil(masterDownIntervalMs(sc.version, 1, cs) + 10 * cs * 10 + sc.at * (cs / 100));
+      const [master, next] = [...nodes].sort((x, y) => y.config.priority - x.config.priority);
+      assert.ok(master && next);
+      master.frozen = true;
+      const lastSent = master.sent.at(-1)?.at ?? assert.fail('master never advertised');
+      net.runUntil(net.now + 3 * masterDownIntervalMs(sc.version, 1, cs) + 200); // + a racer's drain
+      const up = net.firstTransition(next.name, 'master', lastSent) ?? assert.fail('nobody took over');
+      assert.equal(up.at, lastSent + LATENCY + masterDownIntervalMs(sc.version, next.config.priority, cs));
+      // Another backup may also time out, but only when its Skew is within one latency of the
+      // winner's (v3 at 10 ms: 0.039 ms per priority step), and it yields on the winner's advert.
+      const bound = (n: SimNode) => masterDownIntervalMs(sc.version, n.config.priority, cs);
+      for (const t of net.transitions.filter((x) => x.at > lastSent && x.to === 'master' && x.node !== next.name)) {
+        const other = net.node(t.node);
+        assert.equal(t.at, lastSent + LATENCY + bound(other));
+        assert.ok(bound(other) - bound(next) < LATENCY, `${t.node} raced although its Skew is ${bound(other) - bound(next)} ms later`);
+        assert.equal(net.firstTransition(t.node, 'backup', t.at)?.at, up.at + LATENCY, 'and yields as soon as the winner advert arrives');
+      }
+      const tail = net.samples.at(-1);
+      assert.deepEqual(tail?.masters.filter((m) => m !== master.name), [next.name]);
+      assert.deepEqual(tail?.holders.filter((h) => h !== master.name), [next.name]);
+    }),
+    { numRuns: 500, seed: 98 },
+  );
+});
