@@ -228,6 +228,11 @@ export async function haltHost(rec: Recorder, topo: LabTopology, host: string, g
       if (!(await waitGone(rec.state, host, 5_000))) throw new HostError(host, `systemd-nspawn (PID ${h.pid}) does not exit`);
     }
   } else killCgroup(topo, host); // leftovers of an interrupted start
+  // An exited nspawn whose parent is gone is reaped by PID 1 a moment later; wait for that so
+  // no trace of the host (not even a zombie) is left when we return.
+  if (h?.pid) {
+    for (let i = 0; i < 100 && existsSync(`/proc/${h.pid}`) && procStart(h.pid) === undefined; i++) await sleep(50);
+  }
   if (h) {
     delete h.pid;
     delete h.pidStart;
