@@ -2,7 +2,9 @@
 // inside address of a NAT router). keepalived's vrrp_sync_group semantics, PURE like instance.ts:
 // - one member in Fault → every member in Fault (a master member sends priority 0 and releases);
 //   they leave Fault together once no member has a fault of its own;
-// - one member falls from Master to Backup (a better master appeared) → the other masters follow;
+// - one member falls from Master to Backup (a better master appeared) → the other masters follow
+//   (each sends priority 0 like any yielding master, so the peer group takes over without
+//   waiting its Master_Down);
 // - a member goes Master only when every other member is Master or also wants Master (its own
 //   master_down expired): "prefer Backup to avoid thrashing" — otherwise a member forced to
 //   master against a live, better master would bounce the whole group back and forth.
