@@ -9,7 +9,10 @@
 //   - other weights: one `priority` event with base + sum of the weights that apply
 //     (track/state.ts: keepalived's semantics; the instance clamps to 1..254, owners stay 255).
 import type { HaupdConfig, InstanceConfig, PartitionGuardConfig } from './config.ts';
-import type { DaemonStatus } from './daemon.ts';
+import type { HaupdStatus } from './daemon.ts';
+import { startMetricsServer, type MetricsServer } from './metrics.ts';
+import { startStatusServer, type StatusServer } from './status.ts';
+import { startPartitionGuard, type PartitionGuard } from './track/gateway.ts';
 import { sendGratuitousArp, type GarpRun } from './garp.ts';
 import type { GarpWhy, InstanceEvent, VrrpState } from './instance.ts';
 import type { Logger } from './log.ts';
@@ -21,7 +24,12 @@ import { effectivePriority, trackEffect, type CheckStatus, type TrackedItem } fr
 /** Tracking of one instance: turns checks into priority / fault / fault-clear events. */
 export interface Tracking {
   stop(): void;
-  status(): unknown;
+  status(): TrackingStatus;
+}
+
+export interface TrackingStatus {
+  effectivePriority: number;
+  items: { kind: 'script' | 'interface'; name: string; weight: number; status: CheckStatus; detail: string | null }[];
 }
 
 export type NotifyState = Exclude<VrrpState, 'init'> | 'stop';
@@ -33,14 +41,15 @@ export interface NotifyInfo {
 }
 
 export interface DaemonIo {
-  startServices(config: HaupdConfig, status: () => DaemonStatus): Promise<void>;
+  startServices(config: HaupdConfig, status: () => HaupdStatus): Promise<void>;
   /** Apply a reloaded config's service settings (status socket path, metrics address). */
-  reconfigure(old: HaupdConfig, next: HaupdConfig, status: () => DaemonStatus): Promise<void>;
+  reconfigure(old: HaupdConfig, next: HaupdConfig, status: () => HaupdStatus): Promise<void>;
   stopServices(): Promise<void>;
   startTracking(cfg: InstanceConfig, emit: (event: InstanceEvent) => void, log: Logger): Tracking;
   /** (Re)start the partition guard; null stops it. Emits fault/fault-clear with source "partition". */
   startPartitionGuard(cfg: PartitionGuardConfig | null, emit: (event: InstanceEvent) => void): void;
   stopPartitionGuard(): void;
+  partitionGuardStatus(): HaupdStatus['partitionGuard'];
   garp(cfg: InstanceConfig, why: GarpWhy, log: Logger): void;
   cancelGarp(instance: string): void;
   notify(cfg: InstanceConfig, state: NotifyState, info: NotifyInfo, log: Logger): void;
@@ -154,21 +163,104 @@ const NOTIFY_STATE: Record<NotifyState, ScriptState> = { master: 'MASTER', backu
 export class IoServices implements DaemonIo {
   private readonly garps = new Map<string, GarpRun>();
   private readonly notifier: Notifier;
+  private statusServer: StatusServer | null = null;
+  private metricsServer: MetricsServer | null = null;
+  private guard: PartitionGuard | null = null;
+  private guardCfg: PartitionGuardConfig | null = null;
 
   constructor(private readonly log: Logger) {
     this.notifier = createNotifier({ timeoutMs: NOTIFY_TIMEOUT_MS, log });
   }
 
-  async startServices(_config: HaupdConfig, _status: () => DaemonStatus): Promise<void> {}
-  async reconfigure(_old: HaupdConfig, _next: HaupdConfig, _status: () => DaemonStatus): Promise<void> {}
-  async stopServices(): Promise<void> {}
+  async startServices(config: HaupdConfig, status: () => HaupdStatus): Promise<void> {
+    await this.startStatus(config.statusSocket, status);
+    await this.startMetrics(config.metrics, status);
+  }
+
+  async reconfigure(old: HaupdConfig, next: HaupdConfig, status: () => HaupdStatus): Promise<void> {
+    if (old.statusSocket !== next.statusSocket || !this.statusServer) {
+      await this.statusServer?.close();
+      this.statusServer = null;
+      await this.startStatus(next.statusSocket, status);
+    }
+    if (JSON.stringify(old.metrics) !== JSON.stringify(next.metrics) || (next.metrics && !this.metricsServer)) {
+      await this.metricsServer?.close();
+      this.metricsServer = null;
+      await this.startMetrics(next.metrics, status);
+    }
+  }
+
+  async stopServices(): Promise<void> {
+    await Promise.all([this.statusServer?.close(), this.metricsServer?.close()]);
+    this.statusServer = null;
+    this.metricsServer = null;
+  }
+
+  /** A status socket or metrics port that cannot be opened is logged; VRRP runs on without it. */
+  private async startStatus(path: string, status: () => HaupdStatus): Promise<void> {
+    try {
+      this.statusServer = await startStatusServer(path, status);
+      this.log.info('status_socket', { path });
+    } catch (err) {
+      this.log.error('status_socket_failed', { path, error: (err as Error).message });
+    }
+  }
+
+  private async startMetrics(listen: HaupdConfig['metrics'], status: () => HaupdStatus): Promise<void> {
+    if (!listen) return;
+    const address = `${listen.host}:${listen.port}`;
+    try {
+      this.metricsServer = await startMetricsServer(address, status);
+      this.log.info('metrics_listen', { address });
+    } catch (err) {
+      this.log.error('metrics_failed', { address, error: (err as Error).message });
+    }
+  }
 
   startTracking(cfg: InstanceConfig, emit: (event: InstanceEvent) => void, log: Logger): Tracking {
     return startInstanceTracking(cfg, emit, log);
   }
 
-  startPartitionGuard(_cfg: PartitionGuardConfig | null, _emit: (event: InstanceEvent) => void): void {}
-  stopPartitionGuard(): void {}
+  startPartitionGuard(cfg: PartitionGuardConfig | null, emit: (event: InstanceEvent) => void): void {
+    const same = JSON.stringify(cfg) === JSON.stringify(this.guardCfg);
+    if (same && (this.guard || !cfg)) return;
+    this.stopPartitionGuard();
+    this.guardCfg = cfg;
+    if (!cfg) {
+      emit({ type: 'fault-clear', source: 'partition' });
+      return;
+    }
+    // Until the first answer the gateway counts as unreachable (track/state.ts): no instance
+    // takes a VIP before the guard has seen the network.
+    emit({ type: 'fault', source: 'partition', reason: `partition guard: gateway ${cfg.gateway} not checked yet` });
+    try {
+      this.guard = startPartitionGuard(
+        { gateway: cfg.gateway, ...(cfg.interface ? { interface: cfg.interface } : {}), intervalMs: cfg.intervalMs, timeoutMs: cfg.timeoutMs, rise: cfg.rise, fall: cfg.fall },
+        (st, last) => {
+          if (st === 'ok') {
+            this.log.info('partition_guard', { gateway: cfg.gateway, status: st });
+            emit({ type: 'fault-clear', source: 'partition' });
+          } else {
+            this.log.warn('partition_guard', { gateway: cfg.gateway, status: st, detail: last.detail });
+            emit({ type: 'fault', source: 'partition', reason: `partition guard: gateway ${cfg.gateway} unreachable (${last.detail ?? 'no reply'})` });
+          }
+        },
+      );
+    } catch (err) {
+      this.log.error('partition_guard_failed', { gateway: cfg.gateway, error: (err as Error).message });
+    }
+  }
+
+  stopPartitionGuard(): void {
+    this.guard?.stop();
+    this.guard = null;
+  }
+
+  partitionGuardStatus(): HaupdStatus['partitionGuard'] {
+    if (!this.guardCfg) return null;
+    const detail = this.guard?.last?.detail;
+    return { gateway: this.guardCfg.gateway, status: this.guard?.status ?? 'failed', ...(detail ? { detail } : {}) };
+  }
 
   garp(cfg: InstanceConfig, why: GarpWhy, log: Logger): void {
     this.cancelGarp(cfg.name);

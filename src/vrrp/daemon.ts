@@ -21,7 +21,7 @@
 import { performance } from 'node:perf_hooks';
 import { encodeAdvert, type Advert } from './codec.ts';
 import { loadConfigFile, type HaupdConfig, type InstanceConfig } from './config.ts';
-import { VrrpInstance, type Action, type InstanceEvent, type InstanceSnapshot } from './instance.ts';
+import { VrrpInstance, type Action, type InstanceEvent, type InstanceSnapshot, type VrrpState } from './instance.ts';
 import { createLogger, type Logger } from './log.ts';
 import { expectedInstance, newDropCounters, validateDatagram, type DropCounters, type ExpectedInstance } from './receive.ts';
 import { releaseInstances } from './release.ts';
@@ -29,7 +29,9 @@ import { openVrrpSocket, VRRP_MULTICAST_GROUP, type VrrpSocket } from './socket.
 import { SyncGroup } from './sync-group.ts';
 import { addVips, formatVip, removeVips } from './vip.ts';
 import { formatDiagnostic } from '../util/errors.ts';
-import { IoServices, type DaemonIo, type Tracking } from './daemon-io.ts';
+import { IoServices, type DaemonIo, type Tracking, type TrackingStatus } from './daemon-io.ts';
+import type { DaemonStatus, InstanceStatus, VrrpStateName } from './status.ts';
+import { HAUPD_VERSION } from './version.ts';
 
 /** How long a SIGTERM waits beyond handover_timeout before releasing everything regardless. */
 const SHUTDOWN_GRACE_MS = 2000;
@@ -57,6 +59,8 @@ interface Unit {
   onStopped: (() => void)[];
   lastError?: string;
   startedAt: number;
+  /** Drops attributed to this instance (after its VRID was recognised), by reason. */
+  drops: Record<string, number>;
 }
 
 /** One raw socket per interface, shared by that interface's instances. */
@@ -119,8 +123,9 @@ export class Daemon {
     // Before anything else: a previous daemon killed with -9 may have left our VIPs behind.
     await releaseInstances(c.instances, this.log);
     await this.io.startServices(c, this.statusProvider());
-    await this.startInstances(c.instances);
+    // The guard first: instances created while the gateway is unchecked start in Fault.
     this.io.startPartitionGuard(c.partitionGuard, (event) => this.broadcast(event));
+    await this.startInstances(c.instances);
     this.schedule();
     this.log.info('started', { instances: c.instances.length });
   }
@@ -156,7 +161,11 @@ export class Daemon {
       stopped: false,
       onStopped: [],
       startedAt: Date.now(),
+      drops: {},
     };
+    // A unit created while the partition guard says "isolated" (a reload) starts in Fault too.
+    const guard = this.io.partitionGuardStatus();
+    if (guard && guard.status !== 'ok') unit.machine.handle({ type: 'fault', source: 'partition', reason: `partition guard: gateway ${guard.gateway} ${guard.status === 'unknown' ? 'not checked yet' : 'unreachable'}` }, this.now());
     if (iface) this.register(unit, iface);
     else unit.machine.handle({ type: 'fault', source: `socket:${cfg.interface}`, reason: `no VRRP socket on ${cfg.interface} (interface missing or without IPv4 address)` }, this.now());
     this.units.set(cfg.name, unit);
@@ -289,6 +298,8 @@ export class Daemon {
     const result = validateDatagram(packet, iface.byVrid, iface.counters);
     if (!result.ok) {
       if (result.instance) {
+        const drops = result.instance.unit.drops;
+        drops[result.reason] = (drops[result.reason] ?? 0) + 1;
         // A packet for one of our VRIDs that failed a check: worth a debug line (never the bytes).
         this.log.debug('advert_dropped', { interface: iface.name, instance: result.instance.unit.cfg.name, reason: result.reason });
       }
@@ -610,81 +621,72 @@ export class Daemon {
 
   // ─── Status ─────────────────────────────────────────────────────────────────────────────
 
-  statusProvider(): () => DaemonStatus {
+  statusProvider(): () => HaupdStatus {
     return () => this.status();
   }
 
-  status(): DaemonStatus {
+  /** The status socket's document (status.ts's shape, plus haupd's extras); metrics render it too. */
+  status(): HaupdStatus {
     const now = this.now();
     const wall = Date.now();
-    const toWall = (t: number | undefined): string | undefined => (t === undefined ? undefined : new Date(wall - (now - t)).toISOString());
-    const instances = [...this.units.values()].map((u) => {
+    const at = (t: number): string => new Date(wall - (now - t)).toISOString();
+    const up = (st: VrrpState): VrrpStateName => st.toUpperCase() as VrrpStateName;
+    const instances = [...this.units.values()].map((u): HaupdInstanceStatus => {
       const s = u.machine.snapshot();
+      const t = s.lastTransition;
+      const tracking = u.tracking?.status() as TrackingStatus | undefined;
       return {
         name: s.name,
         interface: u.cfg.interface,
         vrid: s.vrid,
         version: s.version,
-        state: s.state,
+        state: up(s.state),
         priority: s.configuredPriority,
         effectivePriority: s.effectivePriority,
         vips: u.cfg.vips.map(formatVip),
         vipsHeld: s.vipsHeld,
+        masterSeen: s.masterSeen ? { address: s.masterSeen.address, priority: s.masterSeen.priority, at: at(s.masterSeen.at), self: s.masterSeen.self } : null,
+        lastTransition: t ? { from: up(t.from), to: up(t.to), reason: t.reason, at: at(t.at), cause: t.cause } : null,
+        counters: { ...s.counters, becameMaster: s.counters.becomeMaster, drops: { ...u.drops } },
+        tracks: tracking?.items.map((i) => ({ name: i.name, kind: i.kind, status: i.status, weight: i.weight, ...(i.detail ? { detail: i.detail } : {}) })) ?? [],
         primaryAddress: u.iface?.socket.primary ?? null,
         syncGroup: u.cfg.syncGroup,
-        masterSeen: s.masterSeen ? { address: s.masterSeen.address, priority: s.masterSeen.priority, self: s.masterSeen.self, at: toWall(s.masterSeen.at) } : null,
-        lastTransition: s.lastTransition ? { from: s.lastTransition.from, to: s.lastTransition.to, cause: s.lastTransition.cause, reason: s.lastTransition.reason, at: toWall(s.lastTransition.at) } : null,
         faults: s.faults,
-        handover: s.handover ? { since: toWall(s.handover.since), deadline: toWall(s.handover.deadline), newMaster: s.handover.newMaster ?? null } : null,
-        tracking: u.tracking?.status() ?? null,
-        counters: s.counters,
+        handover: s.handover ? { since: at(s.handover.since), deadline: at(s.handover.deadline), newMaster: s.handover.newMaster ?? null } : null,
         lastError: u.lastError ?? null,
-        snapshot: s,
       };
     });
-    const interfaces = [...this.ifaces.values()].map((i) => ({ name: i.name, primary: i.socket.primary, counters: i.counters }));
     return {
       pid: process.pid,
-      config: this.config.file,
+      version: HAUPD_VERSION,
       startedAt: new Date(this.startedAt).toISOString(),
+      uptimeSeconds: Math.round((wall - this.startedAt) / 1000),
+      configFile: this.config.file,
+      instances,
+      partitionGuard: this.io.partitionGuardStatus(),
       shuttingDown: this.shuttingDown,
       reloads: { ...this.reloads },
-      instances,
-      interfaces,
+      interfaces: [...this.ifaces.values()].map((i) => ({ name: i.name, primary: i.socket.primary, counters: i.counters })),
     };
   }
 }
 
-export interface InstanceStatus {
-  name: string;
-  interface: string;
-  vrid: number;
-  version: 2 | 3;
-  state: string;
-  priority: number;
-  effectivePriority: number;
-  vips: string[];
-  vipsHeld: boolean;
+export interface HaupdInstanceStatus extends InstanceStatus {
+  masterSeen: (NonNullable<InstanceStatus['masterSeen']> & { self: boolean }) | null;
+  lastTransition: (NonNullable<InstanceStatus['lastTransition']> & { cause: string }) | null;
+  counters: InstanceStatus['counters'] & InstanceSnapshot['counters'];
   primaryAddress: string | null;
   syncGroup: string | null;
-  masterSeen: { address: string; priority: number; self: boolean; at: string | undefined } | null;
-  lastTransition: { from: string; to: string; cause: string; reason: string; at: string | undefined } | null;
   faults: { source: string; reason: string }[];
-  handover: { since: string | undefined; deadline: string | undefined; newMaster: string | null } | null;
-  tracking: unknown;
-  counters: InstanceSnapshot['counters'];
+  handover: { since: string; deadline: string; newMaster: string | null } | null;
   lastError: string | null;
-  /** The state machine's own snapshot (monotonic times), for metrics. */
-  snapshot: InstanceSnapshot;
 }
 
-export interface DaemonStatus {
-  pid: number;
-  config: string;
-  startedAt: string;
+export interface HaupdStatus extends DaemonStatus {
+  instances: HaupdInstanceStatus[];
   shuttingDown: boolean;
   reloads: { ok: number; failed: number; lastAt: string | null; lastError: string | null };
-  instances: InstanceStatus[];
+  /** Receive counters per interface, drops before the VRID is known included. */
   interfaces: { name: string; primary: string; counters: DropCounters }[];
 }
 

@@ -5,16 +5,14 @@
 //   haupd --release [--config FILE]       remove our VIPs left behind by a crashed daemon (ExecStopPost)
 //   haupd status [--socket PATH | --config FILE]   print the running daemon's status (JSON)
 import { Command, CommanderError } from 'commander';
-import { EXIT, exitCodeOf, formatDiagnostic, formatError } from '../util/errors.ts';
+import { EXIT, exitCodeOf, formatDiagnostic, formatError, HaupError } from '../util/errors.ts';
 import { loadConfigFile } from './config.ts';
 import { runDaemon } from './daemon.ts';
 import { createLogger } from './log.ts';
 import { releaseVips } from './release.ts';
-import { queryStatus } from './status-client.ts';
+import { queryStatus } from './status.ts';
+import { HAUPD_VERSION } from './version.ts';
 
-declare const HAUPD_BUNDLED_VERSION: string | undefined;
-/** Set by the bundle (esbuild `define`); from a checkout, package.json's version. */
-export const HAUPD_VERSION: string = typeof HAUPD_BUNDLED_VERSION === 'string' ? HAUPD_BUNDLED_VERSION : '0.1.0-dev';
 
 export const DEFAULT_CONFIG = '/etc/haup/haupd.yml';
 
@@ -64,6 +62,8 @@ export function buildProgram(run: (code: number) => void): Command {
     .option('--release', 'remove the VIPs of every configured instance from this host and exit (ExecStopPost)')
     .option('-v, --verbose', 'stack traces on unexpected errors')
     .showHelpAfterError('(run with --help for usage)')
+    // `haupd status --config F`: the subcommand's own --config, not the daemon's.
+    .enablePositionalOptions()
     .exitOverride()
     .configureOutput({ writeOut: out, writeErr: err })
     .action(async (opts: Options) => {
@@ -90,7 +90,11 @@ export function buildProgram(run: (code: number) => void): Command {
         }
         socket = config.statusSocket;
       }
-      out(JSON.stringify(await queryStatus(socket), null, 2));
+      try {
+        out(JSON.stringify(await queryStatus(socket), null, 2));
+      } catch (e) {
+        throw new HaupError((e as Error).message);
+      }
       run(EXIT.ok);
     });
   return program;

@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { HaupdConfigInput } from '../../src/vrrp/config-schema.ts';
+import type { HaupdStatus } from '../../src/vrrp/daemon.ts';
 import { bundleHaupd } from '../../src/vrrp/bundle.ts';
 import { debianNode18 } from './debian-node18.ts';
 import { createNetnsLab, waitFor, type NetnsLab } from './netns.ts';
@@ -294,24 +295,61 @@ test('SIGHUP reload: an unchanged instance keeps mastership; an added one starts
   }
 });
 
-test('status: `haupd status` prints per-instance state, priority, master seen, last transition, counters', async () => {
+test('status socket and metrics: `haupd status` JSON and Prometheus text agree with the state', async () => {
   try {
-    const [a] = await pair();
+    const [a, b] = await pair();
     const out = await new Promise<string>((resolve, reject) =>
       execFile(process.execPath, [path.join(repoRoot, 'bin/haupd'), 'status', '--socket', path.join(dir, 'a.sock')], { timeout: 20_000 }, (err, stdout, stderr) =>
         err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
       ),
     );
-    const status = JSON.parse(out) as { instances: { name: string; state: string; effectivePriority: number; masterSeen: { self: boolean } | null; lastTransition: { to: string } | null; counters: { advertsSent: number } }[] };
+    const status = JSON.parse(out) as HaupdStatus;
+    assert.equal(status.configFile, a.configFile);
     const vi = status.instances.find((i) => i.name === 'VI_1');
     assert.ok(vi);
-    assert.equal(vi.state, 'master');
+    assert.equal(vi.state, 'MASTER');
     assert.equal(vi.effectivePriority, 150);
+    assert.equal(vi.vipsHeld, true);
+    assert.equal(vi.primaryAddress, A);
     assert.equal(vi.masterSeen?.self, true);
-    assert.equal(vi.lastTransition?.to, 'master');
+    assert.equal(vi.lastTransition?.to, 'MASTER');
     assert.ok(vi.counters.advertsSent > 0);
-    void a;
+    assert.deepEqual(vi.tracks.map((t) => [t.kind, t.name, t.status]), [['interface', 'eth0', 'ok']]);
+    const bStatus = JSON.parse((await lab.run('b', process.execPath, [path.join(repoRoot, 'bin/haupd'), 'status', '--config', b.configFile], { timeoutMs: 20_000 }))) as HaupdStatus;
+    const bvi = bStatus.instances[0]!;
+    assert.equal(bvi.state, 'BACKUP');
+    assert.deepEqual([bvi.masterSeen?.address, bvi.masterSeen?.priority, bvi.masterSeen?.self], [A, 150, false]);
+    assert.ok(bvi.counters.advertsReceived > 0);
+    // Prometheus text on the default 127.0.0.1:9650 inside each namespace.
+    const metrics = await lab.run('a', 'curl', ['-sf', 'http://127.0.0.1:9650/metrics']);
+    assert.match(metrics, /^haupd_instance_state\{instance="VI_1",interface="eth0",vrid="60",state="MASTER"\} 1$/m);
+    assert.match(metrics, /^haupd_instance_effective_priority\{instance="VI_1",interface="eth0",vrid="60"\} 150$/m);
+    const bm = await lab.run('b', 'curl', ['-sf', 'http://127.0.0.1:9650/metrics']);
+    assert.match(bm, /^haupd_instance_state\{instance="VI_1",interface="eth0",vrid="60",state="BACKUP"\} 1$/m);
   } finally {
+    await stopAll();
+  }
+});
+
+test('partition guard: the master that loses its gateway goes Fault and releases the VIP; the backup takes it; back when the gateway answers', async () => {
+  try {
+    const guard = { partition_guard: { gateway: `${NET}.3`, interval: 0.1, timeout: 0.1, fall: 2, rise: 1 } };
+    const a = await startHaupd(lab, 'a', dir, { ...config('a', { priority: 150 }), ...guard });
+    running.add(a);
+    await a.waitLog((e) => e.event === 'transition' && e.to === 'master', 10_000, 'a master');
+    const b = await start('b', { priority: 100 });
+    await waitHolder(lab, LBS, VIP, 'a', 5000);
+    // The gateway (c) vanishes: only a runs a guard, so only a gives up.
+    await lab.setLink('c', false);
+    const f = await a.waitLog((e) => e.event === 'transition' && e.to === 'fault' && /unreachable/.test(String(e.reason)), 3000, 'a fault');
+    assert.match(String(f.reason), /partition guard: gateway 198\.18\.60\.3 unreachable/);
+    await waitHolder(lab, LBS, VIP, 'b', 3000);
+    await lab.setLink('c', true);
+    await a.waitLog((e) => e.event === 'transition' && e.from === 'fault' && e.to === 'backup', 5000, 'a back');
+    await waitHolder(lab, LBS, VIP, 'a', 5000);
+    void b;
+  } finally {
+    await lab.setLink('c', true);
     await stopAll();
   }
 });
