@@ -8,7 +8,7 @@ import { describeSteps, type Change, type Step } from '../operations/types.ts';
 import { fileDiff } from './diff.ts';
 import { atomicWrite, runTreeCheck, underRoot, type WriteStep } from './files.ts';
 import { runHandlers } from './handlers.ts';
-import { errorText, failed } from './results.ts';
+import { errorText, failed, taskErrorText } from './results.ts';
 import { capturePreImages, writeJournal, type PreImage } from './journal.ts';
 import { factRequestForHost, planHost, type HostPlan, type PlannedTask } from './plan.ts';
 import type { HostResult, HostSpec, TaskResult } from './types.ts';
@@ -259,7 +259,7 @@ async function applyTasks(
       push(describe(p, 'changed', ms()));
     } catch (e) {
       const r = describe(p, 'failed', ms());
-      r.error = e instanceof StepFailure ? e.message : errorText(e).message;
+      r.error = e instanceof StepFailure ? e.message : taskErrorText(spec.name, e);
       push(r);
       failedAt = i;
     }

@@ -7,7 +7,7 @@ import { run, shq, type Connection } from '../connectors/connection.ts';
 import type { Facts } from '../facts/types.ts';
 import { planOperation } from '../operations/index.ts';
 import type { HostReporter } from './apply.ts';
-import { errorText, failed } from './results.ts';
+import { failed, taskErrorText } from './results.ts';
 import { atomicWrite, restorePreImage } from './files.ts';
 import type { PreImage } from './journal.ts';
 import type { HostPlan } from './plan.ts';
@@ -52,7 +52,7 @@ async function runHandlerOnce(conn: Connection, h: HandlerSpec, facts: Facts): P
     }
     return undefined;
   } catch (e) {
-    return errorText(e).message;
+    return taskErrorText(conn.host, e);
   }
 }
 

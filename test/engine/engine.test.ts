@@ -275,6 +275,8 @@ test('phases run in order; --limit by group; requirePreviousSuccess skips later 
   assert.deepEqual(f.hosts.map((h) => [h.host, h.status]), [['web7', 'changed'], ['lb6', 'failed'], ['lb5', 'skipped']]);
   assert.equal(readFileSync(log, 'utf8'), 'web7\nlb6\n');
   assert.equal(f.ok, false);
+  // the task's error is the command and its exit, without the host prefix (it sits under its host)
+  assert.equal(f.hosts[1]!.tasks[0]!.error, `sleep 0.05; echo lb6 >> ${log}; exit 1 exited 1`);
 });
 
 test('--forks: hosts of a phase run in parallel up to N', async () => {
