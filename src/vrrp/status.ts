@@ -69,14 +69,19 @@ export interface StatusServerOptions {
 
 export async function startStatusServer(path: string, snapshot: () => unknown, opts: StatusServerOptions = {}): Promise<StatusServer> {
   mkdirSync(dirname(path), { recursive: true, mode: 0o750 });
-  // A socket file left by a daemon killed with -9 blocks listen(); it is ours to replace. Anything
-  // that is not a socket is not ours: refuse.
+  // A socket file left by a daemon killed with -9 blocks listen(); it is ours to replace. One that
+  // still answers belongs to a running haupd: refuse (two daemons would fight over the VIPs).
+  // Anything that is not a socket is not ours: refuse.
+  let exists = true;
   try {
-    const st = lstatSync(path);
-    if (!st.isSocket()) throw new Error(`${path} exists and is not a socket; refusing to replace it`);
-    unlinkSync(path);
+    if (!lstatSync(path).isSocket()) throw new Error(`${path} exists and is not a socket; refusing to replace it`);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    exists = false;
+  }
+  if (exists) {
+    if (await answers(path)) throw new Error(`another haupd is running: ${path} answers`);
+    unlinkSync(path);
   }
   const server = createServer((conn) => {
     conn.on('error', () => {
@@ -111,6 +116,26 @@ export async function startStatusServer(path: string, snapshot: () => unknown, o
         }
       }),
   };
+}
+
+/** Does something accept connections on this unix socket? (ECONNREFUSED = a stale file) */
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const conn = createConnection(path);
+    const timer = setTimeout(() => {
+      conn.destroy();
+      resolve(true); // accepted but silent: still someone's socket
+    }, 500);
+    conn.on('connect', () => {
+      clearTimeout(timer);
+      conn.destroy();
+      resolve(true);
+    });
+    conn.on('error', () => {
+      clearTimeout(timer);
+      resolve(false);
+    });
+  });
 }
 
 /** One-shot client: connect, read the JSON document, parse it. Rejects with a readable message. */
