@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { HaupdConfigInput } from '../../src/vrrp/config-schema.ts';
 import type { HaupdStatus } from '../../src/vrrp/daemon.ts';
@@ -27,6 +27,7 @@ const running = new Set<RunningHaupd>();
 
 before(async () => {
   await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
   lab = await createNetnsLab({ prefix: 'hd', subnet: SUBNET, hosts: ['a', 'b', 'c'] });
   // One HTTP server per LB: it answers on the VIP while its namespace holds it.
   for (const h of LBS) {
@@ -157,9 +158,12 @@ test('hard failure (SIGSTOP of the master): the VIP moves within 3 x advert + Sk
   }
 });
 
-test('planned stop (SIGTERM): 0 failed requests, the backup takes over without Skew, exit 0; preempt back loses nothing either', async () => {
+test('planned stop (SIGTERM): 0 failed requests, the backup takes over without Skew, exit 0; notify scripts in order; preempt back loses nothing either', async () => {
+  const notifyLog = path.join(dir, 'notify-a.log');
+  const script = path.join(dir, 'notify.sh');
+  await writeFile(script, `#!/bin/sh\necho "$* prev=$HAUPD_PREVIOUS_STATE" >> ${notifyLog}\n`, { mode: 0o755 });
   try {
-    const [a, b] = await pair();
+    const [a, b] = await pair({ priority: 150, extra: { notify: [script], notify_master: [`${script} own-master`] } });
     const probing = probe(3000);
     await new Promise((r) => setTimeout(r, 1000));
     const t0 = Date.now();
@@ -170,6 +174,13 @@ test('planned stop (SIGTERM): 0 failed requests, the backup takes over without S
     const result = await probing;
     const aLogs = a.logs.map((e) => e.event);
     assert.ok(aLogs.indexOf('vips_removed') > 0 && aLogs.includes('stopped'));
+    // Notify: the state's own script first, then the generic one with keepalived's arguments.
+    assert.deepEqual((await readFile(notifyLog, 'utf8')).trim().split('\n'), [
+      'INSTANCE VI_1 BACKUP 150 prev=INIT',
+      'own-master prev=BACKUP',
+      'INSTANCE VI_1 MASTER 150 prev=BACKUP',
+      'INSTANCE VI_1 STOP 150 prev=MASTER',
+    ]);
     const handedOver = a.logs.find((e) => e.event === 'transition' && e.to === 'init');
     assert.match(String(handedOver?.reason), new RegExp(`handed over to ${B.replace(/\./g, '\\.')}`));
     process.stdout.write(`# SIGTERM handover: b master ${ts(m) - t0} ms after SIGTERM; probe ${result.total} requests, ${result.failed} failed, longest gap ${result.outageMs} ms\n`);
@@ -258,7 +269,7 @@ test('crash (SIGKILL) leaves the VIP behind; haupd --release removes it; a resta
   }
 });
 
-test('SIGHUP reload: an unchanged instance keeps mastership; an added one starts; an invalid file keeps the old config', async () => {
+test('SIGHUP reload: an unchanged instance keeps mastership; an added one starts; a changed one restarts; an invalid file keeps the old config', async () => {
   try {
     const [a] = await pair();
     const transitionsBefore = a.logs.filter((e) => e.event === 'transition').length;
@@ -274,6 +285,18 @@ test('SIGHUP reload: an unchanged instance keeps mastership; an added one starts
     const vi1Transitions = a.logs.filter((e) => e.event === 'transition' && e.instance === 'VI_1').length;
     assert.equal(vi1Transitions, transitionsBefore, 'VI_1 did not move');
     assert.ok((await addrsOf(lab, 'a')).includes(VIP));
+
+    // A changed instance restarts (it hands over first: nobody else runs VI_2, so after the
+    // handover timeout); the unchanged one is still untouched.
+    const changed = structuredClone(next);
+    changed.instances[1]!.priority = 201;
+    await a.rewrite(changed);
+    const plansBefore = a.logs.filter((e) => e.event === 'reload_plan').length;
+    a.signal('SIGHUP');
+    const plan2 = await a.waitLog((e) => e.event === 'reload_plan' && a.logs.filter((x) => x.event === 'reload_plan').indexOf(e) === plansBefore, 5000, 'second reload plan');
+    assert.deepEqual([plan2.kept, plan2.restarted, plan2.added], [['VI_1'], ['VI_2'], []]);
+    await a.waitLog((e) => e.event === 'transition' && e.instance === 'VI_2' && e.to === 'master' && e.priority === 201, 8000, 'VI_2 master with priority 201');
+    assert.equal(a.logs.filter((e) => e.event === 'transition' && e.instance === 'VI_1').length, transitionsBefore, 'VI_1 still did not move');
 
     await writeFile(a.configFile, '{ "instances": [ { "name": "VI_1", "vrid": 999 } ] }');
     a.signal('SIGHUP');
