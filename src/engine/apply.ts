@@ -196,10 +196,14 @@ async function deployHost(session: HostSession, conn: Connection, plan: HostPlan
     return;
   }
 
-  const ok = await applyTasks(conn, spec, ctx, rep, plan, push, describe);
+  // What a handler failure restores: the files as they were right before OUR write. Usually the
+  // journal's pre-images; re-read when a package or command ran first (a package may have just
+  // created the file we replace, and the journal, taken before everything, says "absent").
+  const beforeWrite = new Map(pre);
+  const ok = await applyTasks(conn, spec, ctx, rep, plan, push, describe, beforeWrite);
   lap('apply');
   if (ok && plan.notified.length > 0) {
-    await runHandlers(conn, spec.name, ctx.deployId, rep, plan, facts, pre, push);
+    await runHandlers(conn, spec.name, ctx.deployId, rep, plan, facts, beforeWrite, push);
     lap('handlers');
   }
 }
@@ -227,9 +231,16 @@ async function applyTasks(
   plan: HostPlan,
   push: (r: TaskResult) => void,
   describe: (p: PlannedTask, status: TaskResult['status'], ms: number) => TaskResult,
+  beforeWrite: Map<string, PreImage>,
 ): Promise<boolean> {
   const checksDone = new Set<string>();
   let failedAt = -1;
+  let stale = false; // an exec step ran since beforeWrite was read
+  const refresh = async (from: number) => {
+    const paths = plan.tasks.slice(from).flatMap((p) => (p.change?.status === 'changed' && p.change.file ? [p.change.file.path] : []));
+    for (const image of await capturePreImages(conn, paths)) beforeWrite.set(image.path, image);
+    stale = false;
+  };
   for (const [i, p] of plan.tasks.entries()) {
     const c = p.change!;
     if (failedAt >= 0) {
@@ -249,8 +260,13 @@ async function applyTasks(
       const error = await treeChecksBefore(conn, spec, ctx, plan, i, c, checksDone);
       if (error) throw new StepFailure(error);
       for (const step of c.steps) {
-        if (step.kind === 'exec') await run(conn, step.command, step.command.split('\n')[0] ?? 'command');
-        else if (step.kind === 'remove') await run(conn, `rm -f -- ${shq(step.path)}`, `removing ${step.path}`);
+        if (step.kind === 'exec') {
+          await run(conn, step.command, step.command.split('\n')[0] ?? 'command');
+          stale = true;
+          continue;
+        }
+        if (stale) await refresh(i);
+        if (step.kind === 'remove') await run(conn, `rm -f -- ${shq(step.path)}`, `removing ${step.path}`);
         else {
           const out = await atomicWrite(conn, step, ctx.deployId);
           if (!out.ok) throw new StepFailure(out.message);

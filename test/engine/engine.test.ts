@@ -376,3 +376,20 @@ test('a host listed twice is a usage error', async () => {
   const d = tempRoot();
   await assert.rejects(runDeploy(opts(d, [host('web7', []), host('web7', [])])), /host web7 is listed twice/);
 });
+
+test('cold deploy: a file a package created just before is restored as the package made it, not deleted', async () => {
+  const d = tempRoot();
+  mkdirSync(`${d}/etc`);
+  const tasks: TaskSpec[] = [
+    // stands in for `apt-get install nginx`, which creates nginx.conf
+    { name: 'package', op: { op: 'command', command: `printf 'from the package\\n' > ${d}/etc/nginx.conf`, creates: `${d}/etc/nginx.conf` } },
+    { name: 'our config', op: { op: 'file', path: `${d}/etc/nginx.conf`, content: 'ours, broken\n' }, notify: ['reload'] },
+  ];
+  const handlers = [{ name: 'reload', restoreOnFailure: true, op: { op: 'command' as const, command: `! grep -q broken ${d}/etc/nginx.conf || { echo "emerg: broken" >&2; exit 1; }` } }];
+  const r = await runDeploy(opts(d, [host('lb5', tasks, { handlers })]));
+  assert.equal(r.hosts[0]!.status, 'failed');
+  assert.match(r.hosts[0]!.tasks[2]!.error!, /reload succeeded on the restored files/);
+  assert.equal(readFileSync(`${d}/etc/nginx.conf`, 'utf8'), 'from the package\n');
+  // the journal still says what was there before the deploy: nothing (rollback removes it)
+  assert.deepEqual(parseJournal(readFileSync(r.hosts[0]!.journal!, 'utf8')).files, [{ path: `${d}/etc/nginx.conf`, state: 'absent' }]);
+});
