@@ -107,7 +107,8 @@ export interface VrrpSocket {
   send(dst: string, payload: Buffer): Promise<void>;
   /** `packet` is this socket's own copy of the whole IPv4 packet; `from` its source address. */
   onPacket(cb: (packet: Buffer, from: string) => void): void;
-  /** Socket-level errors after open (the daemon logs them; the socket stays open). */
+  /** Socket-level errors after open (the daemon logs them). If `closed` is true afterwards the
+   *  system closed the socket: open a new one. */
   onError(cb: (err: Error) => void): void;
   /** Leave the group, close the fd, fail pending sends. Idempotent. */
   close(): void;
@@ -126,6 +127,7 @@ interface RawSocket {
   send(buffer: Buffer, offset: number, length: number, address: string, after: (error: Error | null, bytes: number) => void): unknown;
   on(event: 'message', cb: (buffer: Buffer, source: string) => void): unknown;
   on(event: 'error', cb: (err: Error) => void): unknown;
+  on(event: 'close', cb: () => void): unknown;
   close(): unknown;
 }
 
@@ -144,6 +146,14 @@ export async function openVrrpSocket(ifname: string, opts: OpenOptions = {}): Pr
   // raw-socket emits 'error' for failed recv(); without a listener EventEmitter would throw.
   sock.on('error', (err) => {
     for (const l of errorListeners) l(err);
+  });
+  // raw-socket closes the socket itself on a poll error: say so, so the daemon can reopen it
+  // (`closed` turns true) instead of sending into a dead socket.
+  sock.on('close', () => {
+    if (closed) return;
+    closed = true;
+    for (const fail of [...pending]) fail(new Error(`VRRP socket on ${ifname} was closed by the system`));
+    for (const l of errorListeners) l(new Error(`VRRP socket on ${ifname} was closed by the system`));
   });
   sock.on('message', (buffer, source) => {
     if (closed) return;

@@ -242,6 +242,16 @@ test('track interface: carrier loss and return detected; latency of poll vs ip m
       ` link up: ${fastUp.t - t1} ms via ${String(fastUp.via)}, monitor only ${monUp.t - t1} ms`,
   );
   assert.ok(fast.t - t0 < 1500, `down detected in ${fast.t - t0} ms`);
+
+  // The host's own interface set down (admin down: reading `carrier` fails with EINVAL).
+  const t2 = Date.now();
+  await lab.run('a', 'ip', ['link', 'set', 'eth0', 'down']);
+  const admin = await a.waitEvent('admin down', (e) => e.ev === 'link' && e.watch === 'fast' && e.up === false && e.t >= t2, 3000);
+  await lab.run('a', 'ip', ['link', 'set', 'eth0', 'up']);
+  const adminUp = await a.waitEvent('admin up', (e) => e.ev === 'link' && e.watch === 'fast' && e.up === true && e.t > admin.t, 3000);
+  console.log(`# admin down detected ${admin.t - t2} ms via ${String(admin.via)}; up again ${adminUp.t - admin.t} ms after`);
+  const fastEvents = a.events.filter((e) => e.ev === 'link' && e.watch === 'fast').map((e) => e.up);
+  assert.deepEqual(fastEvents, [false, true, false, true]);
 });
 
 test('partition guard: ICMP to the gateway, isolated after `fall` misses, back after `rise` answers', async () => {

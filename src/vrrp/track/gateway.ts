@@ -7,12 +7,15 @@
 // include it. The socket sees every ICMP packet of the namespace: replies are matched on source,
 // identifier and sequence number. Until the first probe has answered the guard is 'unknown', which
 // the tracking rules treat as failing (see state.ts).
+import { endianness } from 'node:os';
 import raw from '@neuralegion/raw-socket';
 import { startPeriodicCheck, type Clock, type ProbeResult } from './periodic.ts';
 import type { CheckStatus } from './state.ts';
 
 const SOL_SOCKET = 1;
 const SO_BINDTODEVICE = 25;
+const SOL_RAW = 255;
+const ICMP_FILTER = 1;
 
 export function icmpChecksum(buf: Buffer): number {
   let sum = 0;
@@ -61,6 +64,16 @@ let nextId = (process.pid ^ 0x4855) & 0xffff;
 
 export function createPinger(target: string, ifname?: string): Pinger {
   const sock = raw.createSocket({ protocol: 1, bufferSize: 2048 }) as unknown as RawSocket;
+  // ICMP_FILTER: a bit per ICMP type to drop in the kernel; keep only echo replies (type 0), so a
+  // busy LB's other ICMP traffic never reaches JavaScript.
+  const filter = Buffer.alloc(4);
+  if (endianness() === 'LE') filter.writeUInt32LE(~1 >>> 0);
+  else filter.writeUInt32BE(~1 >>> 0);
+  try {
+    sock.setOption(SOL_RAW, ICMP_FILTER, filter, 4);
+  } catch {
+    /* not fatal: replies are matched in JavaScript anyway */
+  }
   if (ifname) {
     const name = Buffer.from(`${ifname}\0`);
     try {
