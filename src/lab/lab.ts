@@ -1,6 +1,7 @@
 // The lab's programmatic API: labUp, labDown, labStatus, labExec. The CLI (src/cli/lab.ts) and
 // the e2e tests of deploy/verify both go through here.
-import { existsSync, rmSync, rmdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, rmdirSync } from 'node:fs';
+import { withCacheLock } from './lock.ts';
 import { Listr, type ListrTaskWrapper } from 'listr2';
 import { HaupError, HostError } from '../util/errors.ts';
 import { defaultTopology, loadLabConfig } from './config.ts';
@@ -121,6 +122,15 @@ function sameTopology(a: LabTopology, b: LabTopology): boolean {
 
 /** Bring the lab up (or make sure it is up). Idempotent: a second call only checks and repairs. */
 export async function labUp(opts: LabUpOptions = {}): Promise<LabUpResult> {
+  requireRoot();
+  // One `up`/`down` at a time per lab (several test files may ask for the shared lab at once):
+  // the second waits, then finds the lab up.
+  const dir = labPaths(opts.stateDir).stateDir;
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return withCacheLock(dir, () => labUpLocked(opts));
+}
+
+async function labUpLocked(opts: LabUpOptions): Promise<LabUpResult> {
   const t0 = Date.now();
   requireRoot();
   const topo = opts.topology ?? (opts.configFile ? loadLabConfig(opts.configFile) : defaultTopology());
@@ -265,6 +275,11 @@ export interface LabDownResult {
 export async function labDown(opts: LabOptions = {}): Promise<LabDownResult> {
   requireRoot();
   const paths = labPaths(opts.stateDir);
+  if (!readState(paths)) return { removed: false };
+  return withCacheLock(paths.stateDir, () => labDownLocked(paths, opts));
+}
+
+async function labDownLocked(paths: LabPaths, opts: LabOptions): Promise<LabDownResult> {
   const state = readState(paths);
   if (!state) return { removed: false };
   const { options } = listrOptions(opts.progress ?? 'auto');

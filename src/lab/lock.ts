@@ -1,5 +1,6 @@
-// A lock on the shared cache (/var/cache/haup/lab), so two `lab up`s (or two test files) never
-// build the image or the repository at the same time. mkdir is atomic; a lock whose owner PID
+// A lock on a directory: the shared cache (/var/cache/haup/lab), so two `lab up`s never build
+// the image or the repository at the same time, and a lab's state dir, so `up`/`down` of one
+// lab never run at once. mkdir is atomic; a lock whose owner PID
 // is gone is stale and taken over.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -85,3 +85,18 @@ test('down cleans up after an up that was killed mid-way; up afterwards starts f
   await labDown({ stateDir, progress: 'silent' });
   assert.equal(existsSync('/run/netns/hlabc-br'), false);
 });
+
+test('two concurrent ups of one lab: one builds it, the other waits and finds it up', async () => {
+  const topology = parseLabConfig(CONFIG, 'lab.yml');
+  const [a, b] = await Promise.all([
+    labUp({ stateDir, topology, progress: 'silent' }),
+    labUp({ stateDir, topology, progress: 'silent' }),
+  ]);
+  assert.deepEqual([a.alreadyUp, b.alreadyUp].sort(), [false, true]);
+  const s = labStatus({ stateDir });
+  assert.equal(s.up, true);
+  assert.equal(s.hosts.length, 2);
+  const [da, db] = await Promise.all([labDown({ stateDir, progress: 'silent' }), labDown({ stateDir, progress: 'silent' })]);
+  assert.deepEqual([da.removed, db.removed].sort(), [false, true]);
+  assert.equal(existsSync('/run/netns/hlabc-br'), false);
+});
