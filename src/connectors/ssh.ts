@@ -64,7 +64,16 @@ export class SshConnection implements Connection {
 
   exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
     const wrapped = this.sudo ? `sudo -n -- sh -c ${shq(command)}` : command;
-    return this.channels.use(() => this.execRetryingOpen(wrapped, command, options));
+    const timeoutMs = options.timeoutMs ?? this.opts.commandTimeoutMs ?? 300_000;
+    return new Promise<ExecResult>((resolve, reject) => {
+      // The caller hears about a timeout at once; the channel slot is released only when sshd
+      // really closes the channel (it waits for the command's processes), so the bound holds.
+      const onTimeout = () =>
+        reject(new HostError(this.host, `command timed out after ${timeoutMs / 1000} s: ${firstLine(command)}`, 'the host may be overloaded or the command hangs; run it by hand to see'));
+      this.channels
+        .use(() => this.execRetryingOpen(wrapped, { ...options, timeoutMs }, onTimeout))
+        .then(resolve, reject);
+    });
   }
 
   /**
@@ -72,10 +81,10 @@ export class SshConnection implements Connection {
    * channel opened right after one ended can be refused ("open failed") although we never exceed
    * MaxSessions. Nothing ran in that case: retry a few times, briefly and boundedly.
    */
-  private async execRetryingOpen(wrapped: string, shown: string, options: ExecOptions): Promise<ExecResult> {
+  private async execRetryingOpen(wrapped: string, options: ExecOptions & { timeoutMs: number }, onTimeout: () => void): Promise<ExecResult> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.execChannel(wrapped, shown, options);
+        return await this.execChannel(wrapped, options, onTimeout);
       } catch (e) {
         if (!(e instanceof ChannelOpenFailure) || attempt >= 8) throw e instanceof ChannelOpenFailure ? e.hostError : e;
         await new Promise((r) => setTimeout(r, 5 * attempt));
@@ -83,12 +92,10 @@ export class SshConnection implements Connection {
     }
   }
 
-  private async execChannel(wrapped: string, shown: string, options: ExecOptions): Promise<ExecResult> {
-    const timeoutMs = options.timeoutMs ?? this.opts.commandTimeoutMs ?? 300_000;
+  private async execChannel(wrapped: string, options: ExecOptions & { timeoutMs: number }, onTimeout: () => void): Promise<ExecResult> {
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     let timer: NodeJS.Timeout | undefined;
-    let timedOut = false;
     const stdin = options.stdin === undefined ? undefined : Readable.from([Buffer.from(options.stdin)]);
     try {
       const r = await this.ssh.execCommand(wrapped, {
@@ -98,15 +105,14 @@ export class SshConnection implements Connection {
         onStderr: (c) => stderr.push(c),
         onChannel: (ch) => {
           timer = setTimeout(() => {
-            timedOut = true;
+            onTimeout();
+            // sshd delivers the signal to the session's process; the close ends the channel
+            // as soon as the command's processes let go of it.
             ch.signal('KILL');
             ch.close();
-          }, timeoutMs);
+          }, options.timeoutMs);
         },
       });
-      if (timedOut) {
-        throw new HostError(this.host, `command timed out after ${timeoutMs / 1000} s: ${firstLine(shown)}`, 'the host may be overloaded or the command hangs; run it by hand to see');
-      }
       const err = Buffer.concat(stderr);
       if (this.sudo && r.code === 1 && /sudo: (a password is required|.*not in the sudoers)/.test(err.toString())) {
         throw new HostError(this.host, `sudo refused for user ${this.opts.user}: ${err.toString().trim()}`, `allow passwordless sudo for ${this.opts.user} (NOPASSWD in /etc/sudoers.d/) or connect as root`);

@@ -19,7 +19,7 @@ const ADDR = '198.18.10.1';
 const TEST_USER = { name: 'haupe2e', uid: 64123 };
 const NOSUDO_USER = { name: 'haupe2en', uid: 64124 };
 /** How many tests innerTests() declares (the outer test checks they all ran). */
-const INNER_TESTS = 13;
+const INNER_TESTS = 14;
 
 interface Setup {
   dir: string;
@@ -257,6 +257,18 @@ async function innerTests(s: Setup): Promise<void> {
       // one TCP connection to sshd:22 the whole time
       assert.ok(results.every((r) => r.stdout.toString().split('\n')[1] === '1'), results.map((r) => r.stdout.toString()).join('|'));
       assert.equal(conn.channels.maxSeen, 10);
+    } finally {
+      await conn.close();
+    }
+  });
+
+  test('command timeout: the channel is closed, the error names the command, the connection stays usable', async () => {
+    const conn = await connectSsh({ ...base, knownHostsPath: knownHosts(`${ADDR} ${keyB64(s.hostKeyA)}\n`), commandTimeoutMs: 400 });
+    try {
+      const t0 = Date.now();
+      await rejectsWith(conn.exec('sleep 5; echo late'), 'e2e: command timed out after 0.4 s: sleep 5; echo late', 'the host may be overloaded or the command hangs; run it by hand to see');
+      assert.ok(Date.now() - t0 < 2500, `took ${Date.now() - t0} ms`);
+      assert.equal((await conn.exec('echo still here', { timeoutMs: 5000 })).stdout.toString(), 'still here\n');
     } finally {
       await conn.close();
     }
