@@ -2,16 +2,15 @@
 // Exit 0: every host ok/changed; 1: a host failed or was unreachable; 2: bad input (the inventory,
 // the options), and then no connection was opened.
 import type { Command } from 'commander';
-import type { Connection } from '../connectors/connection.ts';
 import { connectSsh } from '../connectors/ssh.ts';
-import { recap, toJson } from '../engine/recap.ts';
+import { exitCodeFor, recap, toJson } from '../engine/recap.ts';
 import { runDeploy, selectHosts } from '../engine/runner.ts';
 import type { DeployResult, HostSpec } from '../engine/types.ts';
 import { loadInventory } from '../inventory/load.ts';
 import type { Host, Inventory } from '../inventory/model.ts';
-import { buildHaupdArtifact, type HaupdArtifact } from '../roles/artifact.ts';
+import { buildHaupdArtifact, readHaupdArtifact, type HaupdArtifact } from '../roles/artifact.ts';
 import { hostSpecs, phasesFor } from '../roles/index.ts';
-import { EXIT, InputError, formatDiagnostic } from '../util/errors.ts';
+import { InputError, formatDiagnostic } from '../util/errors.ts';
 
 export interface DeployCliOptions {
   check?: boolean;
@@ -22,6 +21,7 @@ export interface DeployCliOptions {
   verbose?: boolean;
   acceptNewHostKeys?: boolean;
   journalDir?: string;
+  haupdArtifact?: string;
 }
 
 export function parseForks(text: string | undefined): number {
@@ -59,21 +59,8 @@ export async function deploy(file: string, o: DeployCliOptions): Promise<{ resul
   for (const w of inv.warnings) process.stderr.write(formatDiagnostic(w) + '\n');
   // Usage errors in --limit surface here, before the bundle is built or any host is contacted.
   const { lb } = selectedRoles(inv, o.limit);
-  const artifact: HaupdArtifact = lb ? await buildHaupdArtifact() : { version: 'unused', files: [] };
-  // Every selected host is connected at once, in parallel: later phases find their connection
-  // open instead of paying a TCP + SSH handshake each (runHost closes it when the host is done).
-  const opened = new Map<string, Promise<Connection>>();
-  const connect = (h: Host): Promise<Connection> => {
-    let p = opened.get(h.name);
-    if (!p) {
-      p = connectHost(h, o.acceptNewHostKeys === true);
-      p.catch(() => {}); // reported by the engine when the host's phase runs
-      opened.set(h.name, p);
-    }
-    return p;
-  };
-  const hosts = hostSpecs(inv, { artifact, connect });
-  for (const spec of selectHosts(hosts, o.limit)) void spec.connect().catch(() => {});
+  const artifact: HaupdArtifact = !lb ? { version: 'unused', files: [] } : o.haupdArtifact ? await readHaupdArtifact(o.haupdArtifact) : await buildHaupdArtifact();
+  const hosts = hostSpecs(inv, { artifact, connect: (h) => connectHost(h, o.acceptNewHostKeys === true) });
   const result = await runDeploy({
     hosts,
     phases: phasesFor(inv),
@@ -86,11 +73,9 @@ export async function deploy(file: string, o: DeployCliOptions): Promise<{ resul
     // With --json, stdout carries only the JSON document: progress goes to stderr, plain.
     ...(o.json ? { output: 'plain' as const, stream: process.stderr } : {}),
   });
-  // Hosts of skipped phases never used theirs.
-  await Promise.all([...opened.values()].map((p) => p.then((c) => c.close(), () => {})));
   if (o.json) process.stdout.write(toJson(result) + '\n');
   out.write(recap(result) + '\n');
-  return { result, code: result.ok ? EXIT.ok : EXIT.failed };
+  return { result, code: exitCodeFor(result) };
 }
 
 export function registerDeploy(program: Command): void {
@@ -104,6 +89,7 @@ export function registerDeploy(program: Command): void {
     .option('--forks <n>', 'hosts in parallel within a phase (default 10)')
     .option('--json', 'print the result as JSON on stdout (progress and recap on stderr)')
     .option('--accept-new-host-keys', 'record the key of a host not yet in known_hosts (a CHANGED key is never accepted)')
+    .option('--haupd-artifact <dir>', 'install this haupd build (a directory made by src/vrrp/bundle.ts) instead of building one from this checkout')
     .option('--journal-dir <dir>', 'where the deploy journals go on this machine (default $XDG_STATE_HOME/haup/journal)')
     .addHelpText('after', '\nExit codes: 0 every host ok or changed, 1 a host failed or was unreachable, 2 bad input (nothing contacted).')
     .action(async (file: string, opts: DeployCliOptions, cmd: Command) => {

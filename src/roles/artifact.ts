@@ -9,7 +9,7 @@ import { homedir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BundleManifest } from '../vrrp/bundle.ts';
-import { HaupError } from '../util/errors.ts';
+import { HaupError, InputError } from '../util/errors.ts';
 
 export interface ArtifactFile {
   /** Relative to the install root (/opt/haup): bin/haupd, lib/haupd.cjs, ... */
@@ -63,6 +63,15 @@ async function readArtifact(dir: string): Promise<HaupdArtifact> {
   // The facts script reads /opt/haup/VERSION (facts.haupdVersion).
   files.push({ path: 'VERSION', content: Buffer.from(`${manifest.version}\n`), mode: 0o644 });
   return { version: manifest.version, files };
+}
+
+/** A build made elsewhere (`node --import tsx src/vrrp/bundle.ts DIR`): checked against its manifest. */
+export async function readHaupdArtifact(dir: string): Promise<HaupdArtifact> {
+  try {
+    return await readArtifact(dir);
+  } catch (e) {
+    throw new InputError(`--haupd-artifact ${dir}: not a haupd build (${(e as Error).message})`, [], 'make one with: node --import tsx src/vrrp/bundle.ts DIR');
+  }
 }
 
 export async function buildHaupdArtifact(cacheDir = defaultArtifactCache()): Promise<HaupdArtifact> {

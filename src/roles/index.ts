@@ -1,11 +1,12 @@
 // The inventory -> the engine's HostSpecs and the rollout order: webs first, then the BACKUP LBs
 // (lowest priority first), then the MASTER LB last, so the VIP never lands on a half-made node.
 import type { Connection } from '../connectors/connection.ts';
+import { composeHost } from '../engine/compose.ts';
 import type { HostSpec, PhaseSpec } from '../engine/types.ts';
 import type { Host, Inventory, LbHost } from '../inventory/model.ts';
 import type { HaupdArtifact } from './artifact.ts';
 import { lbRole } from './lb.ts';
-import { mergeRoles } from './types.ts';
+import { mergePackageTasks } from './types.ts';
 import { vrrpRole } from './vrrp.ts';
 import { webRole } from './web.ts';
 
@@ -37,13 +38,15 @@ export interface HostSpecOptions {
 }
 
 export function hostSpecs(inv: Inventory, o: HostSpecOptions): HostSpec[] {
-  const webs: HostSpec[] = inv.web.map((h) => ({ name: h.name, groups: ['web'], phase: WEB_PHASE, ...webRole(inv, h), connect: () => o.connect(h) }));
-  const lbs: HostSpec[] = lbRolloutOrder(inv).map((h) => ({
-    name: h.name,
-    groups: ['lb'],
-    phase: lbPhase(h.name),
-    ...mergeRoles(lbRole(inv, h), vrrpRole(inv, h, o.artifact)),
-    connect: () => o.connect(h),
-  }));
+  const webs = inv.web.map((h) => composeHost({ name: h.name, groups: ['web'], phase: WEB_PHASE, connect: () => o.connect(h) }, [{ role: 'web', ...webRole(inv, h) }]));
+  const lbs = lbRolloutOrder(inv).map((h) =>
+    composeHost(
+      { name: h.name, groups: ['lb'], phase: lbPhase(h.name), connect: () => o.connect(h) },
+      mergePackageTasks([
+        { role: 'lb', ...lbRole(inv, h) },
+        { role: 'vrrp', ...vrrpRole(inv, h, o.artifact) },
+      ]),
+    ),
+  );
   return [...webs, ...lbs];
 }

@@ -43,11 +43,13 @@ export function lbRole(inv: Inventory, _host: LbHost): RoleTasks {
   return {
     tasks: [
       nginxPackageTask(),
+      // Our server is the default_server on the listen port; Debian's default site is one too,
+      // and nginx refuses two. Present before the deploy: removed and journaled (rollback puts it
+      // back). Created by `apt-get install nginx` in this very deploy (the plan, made from the
+      // facts before it, cannot see it): removed once, while our site is not there yet.
+      { name: "Debian's default site disabled", op: { op: 'absent', path: DEBIAN_DEFAULT_SITE }, notify: [RELOAD_NGINX] },
       {
-        // Our server is the default_server on the listen port; Debian's default site is one too,
-        // and nginx refuses two. Removed once: when our site is not there yet (a guard that
-        // still holds after `apt-get install nginx` created the link in this same deploy).
-        name: "Debian's default site disabled",
+        name: "Debian's default site disabled (if nginx was installed by this deploy)",
         op: { op: 'command', command: `rm -f ${DEBIAN_DEFAULT_SITE}`, creates: LB_SITE },
         notify: [RELOAD_NGINX],
       },

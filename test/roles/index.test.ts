@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hostSpecs, lbRolloutOrder, phasesFor } from '../../src/roles/index.ts';
-import { mergeRoles } from '../../src/roles/types.ts';
+import { mergePackageTasks } from '../../src/roles/types.ts';
 import { fakeArtifact, labInventory } from './fixture.ts';
 
 const noConnect = () => Promise.reject(new Error('no connection in a unit test'));
@@ -38,13 +38,15 @@ test('an LB gets one package task (one apt-get update + install) for nginx and h
   assert.deepEqual(lb5.treeChecks!.map((c) => c.name), ['nginx -t']);
 });
 
-test('mergeRoles keeps the notifications of merged package tasks and handlers once', () => {
-  const a = { tasks: [{ name: 'a', op: { op: 'package' as const, names: ['x'] }, notify: ['h'] }], handlers: [{ name: 'h', op: { op: 'service' as const, name: 's', state: 'reloaded' as const } }], treeChecks: [] };
-  const b = { tasks: [{ name: 'b', op: { op: 'package' as const, names: ['y', 'x'], update: true } }, { name: 'c', op: { op: 'command' as const, command: 'true' } }], handlers: a.handlers, treeChecks: [] };
-  const m = mergeRoles(a, b);
-  assert.deepEqual(m.tasks.map((t) => [t.name, t.op, t.notify]), [
+test('mergePackageTasks: one install task where the first was, keeping notifications; other tasks untouched', () => {
+  const a = { role: 'a', tasks: [{ name: 'a', op: { op: 'package' as const, names: ['x'] }, notify: ['h'] }, { name: 'd', op: { op: 'directory' as const, path: '/d' } }] };
+  const b = { role: 'b', tasks: [{ name: 'b', op: { op: 'package' as const, names: ['y', 'x'], update: true } }, { name: 'c', op: { op: 'command' as const, command: 'true' } }] };
+  const [ma, mb] = mergePackageTasks([a, b]);
+  assert.deepEqual(ma!.tasks.map((t) => [t.name, t.op, t.notify]), [
     ['packages installed: x, y', { op: 'package', names: ['x', 'y'], update: true }, ['h']],
-    ['c', { op: 'command', command: 'true' }, undefined],
+    ['d', { op: 'directory', path: '/d' }, undefined],
   ]);
-  assert.equal(m.handlers.length, 1);
+  assert.deepEqual(mb!.tasks.map((t) => t.name), ['c']);
+  const single = [{ role: 'a', tasks: [a.tasks[0]!] }];
+  assert.equal(mergePackageTasks(single), single);
 });

@@ -52,10 +52,11 @@ test('lb role: upstream options: no zone, least_conn, keepalive (with HTTP/1.1 t
 test('lb role: tasks in order, every config file notifies the nginx reload, the staged tree is checked', async () => {
   const inv = await labInventory();
   const r = lbRole(inv, inv.lb[0]!);
-  assert.deepEqual(r.tasks.map((t) => t.op.op), ['package', 'command', 'file', 'file', 'service']);
-  assert.deepEqual(r.tasks[1]!.op, { op: 'command', command: `rm -f ${DEBIAN_DEFAULT_SITE}`, creates: LB_SITE });
+  assert.deepEqual(r.tasks.map((t) => t.op.op), ['package', 'absent', 'command', 'file', 'file', 'service']);
+  assert.deepEqual(r.tasks[1]!.op, { op: 'absent', path: DEBIAN_DEFAULT_SITE });
+  assert.deepEqual(r.tasks[2]!.op, { op: 'command', command: `rm -f ${DEBIAN_DEFAULT_SITE}`, creates: LB_SITE });
   assert.equal(content(fileTask(r.tasks, LB_PROXY_PARAMS)), golden('haup-proxy-params'));
-  for (const t of r.tasks.slice(1, 4)) assert.deepEqual(t.notify, ['reload nginx']);
+  for (const t of r.tasks.slice(1, 5)) assert.deepEqual(t.notify, ['reload nginx']);
   assert.equal(r.handlers[0]!.restoreOnFailure, true);
   assert.deepEqual(r.treeChecks.map((c) => c.root), ['/etc/nginx']);
 });
