@@ -6,12 +6,15 @@
 // talked to the VIP before.
 //
 // Pacing: keepalived sends its burst back to back. iputils-arping only takes whole-second
-// intervals (`-i 0.01` is rejected, `-i 0` sends one probe and hangs), so one arping per VIP sends
-// the first packet at once and the rest of the burst one per second; the repeat burst starts
-// `repeatDelayMs` after takeover (keepalived: 5 more after 5 s). The first packet, the one that
-// moves the clients, is as fast as keepalived's; the spacing covers a longer loss window.
-// Cancel on release kills the arping processes and the pending repeat. Errors are logged, never
-// thrown: a missing arping must not stop a takeover.
+// intervals (`-i 0.01` is rejected, `-i 0` sends one probe and hangs), so a burst of N is N
+// `arping -c 1` started together: the packets leave within a few ms, like keepalived's. Each
+// arping then idles ~1 s (it waits one interval after its last probe) and exits; short-lived
+// processes also mean a daemon killed with -9 leaves no arping announcing a VIP it no longer
+// holds for more than ~1 s (under systemd the unit's cgroup is killed anyway). At most
+// MAX_ARPING_PER_BURST processes per burst: with many VIPs each gets fewer copies (at least one).
+// The repeat burst starts `repeatDelayMs` after takeover (keepalived: 5 more after 5 s).
+// Cancel on release kills the arping processes and drops the pending repeat. Errors are logged,
+// never thrown: a missing arping must not stop a takeover.
 import { describeFailure, runCommand, silentLogger, type IoLogger } from './exec.ts';
 
 export interface GarpOptions {
@@ -32,9 +35,17 @@ export interface GarpRun {
   done: Promise<void>;
 }
 
-/** The argv of one arping burst (pure; exported for tests). */
+export const MAX_ARPING_PER_BURST = 64;
+
+/** The argv of one arping (pure; exported for tests). */
 export function arpingArgs(ifname: string, vip: string, count: number): string[] {
   return ['-U', '-c', String(count), '-I', ifname, '-s', vip, vip];
+}
+
+/** Copies per VIP in a burst of `count`, within MAX_ARPING_PER_BURST processes. */
+export function copiesPerVip(count: number, vips: number): number {
+  if (count <= 0 || vips <= 0) return 0;
+  return Math.max(1, Math.min(count, Math.floor(MAX_ARPING_PER_BURST / vips)));
 }
 
 export function sendGratuitousArp(ifname: string, vips: readonly string[], opts: GarpOptions, log: IoLogger = silentLogger): GarpRun {
@@ -43,14 +54,17 @@ export function sendGratuitousArp(ifname: string, vips: readonly string[], opts:
   let wakeRepeat: (() => void) | undefined;
 
   const burst = async (count: number, which: 'burst' | 'repeat'): Promise<void> => {
-    if (count <= 0 || abort.signal.aborted) return;
+    const copies = copiesPerVip(count, vips.length);
+    if (copies === 0 || abort.signal.aborted) return;
     await Promise.all(
       vips.map(async (vip) => {
-        // arping waits one interval after its last probe: count seconds + slack.
-        const r = await runCommand('arping', arpingArgs(ifname, vip, count), { timeoutMs: count * 1000 + 2000, signal: abort.signal });
+        const results = await Promise.all(
+          Array.from({ length: copies }, () => runCommand('arping', arpingArgs(ifname, vip, 1), { timeoutMs: 3000, signal: abort.signal })),
+        );
         if (abort.signal.aborted) return;
-        if (r.code !== 0) log.warn('garp_failed', { interface: ifname, vip, which, error: describeFailure(r) });
-        else log.debug('garp_sent', { interface: ifname, vip, which, count });
+        const failed = results.filter((r) => r.code !== 0);
+        if (failed.length > 0) log.warn('garp_failed', { interface: ifname, vip, which, failed: failed.length, of: copies, error: describeFailure(failed[0]!) });
+        else log.debug('garp_sent', { interface: ifname, vip, which, count: copies });
       }),
     );
   };

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatVip, parseIpAddrJson, parseVip } from '../../src/vrrp/vip.ts';
 import { ipMreqn, vrrpIpHeader } from '../../src/vrrp/socket.ts';
-import { arpingArgs } from '../../src/vrrp/garp.ts';
+import { arpingArgs, copiesPerVip } from '../../src/vrrp/garp.ts';
 import { monitorLineIfname } from '../../src/vrrp/track/link.ts';
 import { echoRequest, icmpChecksum, parseEchoReply } from '../../src/vrrp/track/gateway.ts';
 import { describeFailure, runCommand } from '../../src/vrrp/exec.ts';
@@ -52,8 +52,12 @@ test('struct ip_mreqn: group, local address, ifindex in host byte order', () => 
   assert.equal(b.readInt32LE(8), 7); // x86-64 / arm64 are little-endian
 });
 
-test('arping argv: unsolicited, count, interface, VIP as source and target', () => {
-  assert.deepEqual(arpingArgs('eth0', '198.18.10.100', 5), ['-U', '-c', '5', '-I', 'eth0', '-s', '198.18.10.100', '198.18.10.100']);
+test('arping argv: unsolicited, count, interface, VIP as source and target; burst size bounded', () => {
+  assert.deepEqual(arpingArgs('eth0', '198.18.10.100', 1), ['-U', '-c', '1', '-I', 'eth0', '-s', '198.18.10.100', '198.18.10.100']);
+  assert.equal(copiesPerVip(5, 2), 5);
+  assert.equal(copiesPerVip(5, 20), 3); // 64 processes / 20 VIPs
+  assert.equal(copiesPerVip(5, 100), 1); // every VIP gets at least one
+  assert.equal(copiesPerVip(0, 3), 0);
 });
 
 test('ip monitor link lines name their interface', () => {
