@@ -9,6 +9,7 @@ import { fileDiff } from './diff.ts';
 import { atomicWrite, runTreeCheck, underRoot, type WriteStep } from './files.ts';
 import { runHandlers } from './handlers.ts';
 import { errorText, failed, taskErrorText } from './results.ts';
+import { recordAfterImages } from './after.ts';
 import { capturePreImages, writeJournal, type PreImage } from './journal.ts';
 import { factRequestForHost, planHost, type HostPlan, type PlannedTask } from './plan.ts';
 import type { HostResult, HostSpec, TaskResult } from './types.ts';
@@ -205,6 +206,10 @@ async function deployHost(session: HostSession, conn: Connection, plan: HostPlan
   if (ok && plan.notified.length > 0) {
     await runHandlers(conn, spec.name, ctx.deployId, rep, plan, facts, beforeWrite, push);
     lap('handlers');
+  }
+  if (result.journal) {
+    // What this deploy left behind: `haup rollback` compares it with the host to find hand edits.
+    await recordAfterImages(conn, { deployId: ctx.deployId, host: spec.name }, plan.managedPaths, ctx.journalDir, ctx.remoteJournalRoot);
   }
 }
 
