@@ -1,6 +1,7 @@
 /**
  * CPU and memory of an idle master (and its backup), keepalived and haupd with the same settings,
- * plus a bare idle Node process as the floor (`node -e 'setInterval(()=>{},1e3)'`).
+ * plus two floors: a bare idle Node (`node -e 'setInterval(()=>{},1e3)'`) and a bare Node with a
+ * 10 ms timer (the CPU any Node process pays to wake 100 times a second).
  * One lab per (implementation, setting), all measured at the same time; each run is a fresh pair
  * measured over WINDOW seconds once steady (after the 5 s gratuitous ARP repeat).
  *
@@ -35,8 +36,18 @@ import {
   type Setting,
 } from './harness.ts';
 
+/**
+ * Floors: a bare idle Node (the RSS floor of any Node daemon), and a bare Node waking 100 times a
+ * second (what any Node process pays in CPU for a 10 ms timer, before doing anything).
+ */
+export const FLOORS = {
+  'node-floor': 'setInterval(()=>{},1e3)',
+  'node-100hz': 'setInterval(()=>{},10)',
+} as const;
+type Floor = keyof typeof FLOORS;
+
 export interface IdleRun {
-  impl: Impl | 'node-floor';
+  impl: Impl | Floor;
   setting: string;
   run: number;
   windowS: number;
@@ -108,9 +119,9 @@ async function idleRun(bl: BenchLab, impl: Impl, s: Setting, run: number, window
   }
 }
 
-/** The floor: a bare idle Node, in one of the labs' namespaces so cleanup always reaps it. */
-async function floorRun(bl: BenchLab, run: number, windowS: number): Promise<IdleRun> {
-  const child = bl.lab.spawn('a', process.execPath, ['-e', 'setInterval(()=>{},1e3)']);
+/** A floor process, in one of the labs' namespaces so cleanup always reaps it. */
+async function floorRun(bl: BenchLab, floor: Floor, run: number, windowS: number): Promise<IdleRun> {
+  const child = bl.lab.spawn('a', process.execPath, ['-e', FLOORS[floor]]);
   try {
     await sleep(2000);
     if (child.pid === undefined) throw new Error('floor process did not start');
@@ -119,7 +130,7 @@ async function floorRun(bl: BenchLab, run: number, windowS: number): Promise<Idl
     const rssMax = await rssMaxUntil([child.pid], t0 + windowS * 1000);
     const secs = (now() - t0) / 1000;
     const m = await readMeter(mm, secs);
-    return { impl: 'node-floor', setting: '-', run, windowS: Math.round(secs * 10) / 10, masterCpuPct: m.cpuPct, masterCpuTicksPct: m.ticksPct, backupCpuPct: NaN, masterRssKb: m.rss, masterRssMaxKb: Math.max(rssMax, m.rss), backupRssKb: NaN, load: await loadAvg() };
+    return { impl: floor, setting: '-', run, windowS: Math.round(secs * 10) / 10, masterCpuPct: m.cpuPct, masterCpuTicksPct: m.ticksPct, backupCpuPct: NaN, masterRssKb: m.rss, masterRssMaxKb: Math.max(rssMax, m.rss), backupRssKb: NaN, load: await loadAvg() };
   } finally {
     child.kill('SIGKILL');
   }
@@ -133,7 +144,7 @@ export function idleRows(runs: IdleRun[]): string[] {
     const ok = rs.filter((r) => !r.error);
     const mb = (f: (r: IdleRun) => number): string => fmt(summarize(ok.map((r) => f(r) / 1024)), ' MB', 1);
     const pct = (f: (r: IdleRun) => number): string => fmt(summarize(ok.map(f)), ' %', 3);
-    return `| ${setting} | ${impl} | ${ok.length}/${rs.length} | ${pct((r) => r.masterCpuPct)} | ${impl === 'node-floor' ? '—' : pct((r) => r.backupCpuPct)} | ${mb((r) => r.masterRssKb)} | ${mb((r) => r.masterRssMaxKb)} | ${impl === 'node-floor' ? '—' : mb((r) => r.backupRssKb)} |`;
+    return `| ${setting} | ${impl} | ${ok.length}/${rs.length} | ${pct((r) => r.masterCpuPct)} | ${impl in FLOORS ? '—' : pct((r) => r.backupCpuPct)} | ${mb((r) => r.masterRssKb)} | ${mb((r) => r.masterRssMaxKb)} | ${impl in FLOORS ? '—' : mb((r) => r.backupRssKb)} |`;
   });
 }
 
@@ -160,7 +171,7 @@ async function main(): Promise<void> {
   try {
     for (const [i, c] of combos.entries()) labs.push(await createBenchLab({ prefix: `bvi${i}`, subnet: 185 + i, client: false, dir, bundleDir }));
     for (let run = 1; run <= runs; run++) {
-      const batch = await Promise.all([...combos.map((c, i) => idleRun(labs[i] as BenchLab, c.impl, c.s, run, windowS)), floorRun(labs[0] as BenchLab, run, windowS)]);
+      const batch = await Promise.all([...combos.map((c, i) => idleRun(labs[i] as BenchLab, c.impl, c.s, run, windowS)), ...(Object.keys(FLOORS) as Floor[]).map((f) => floorRun(labs[0] as BenchLab, f, run, windowS))]);
       for (const r of batch) {
         results.push(r);
         process.stdout.write(`${r.setting} ${r.impl} #${run}: master CPU ${r.masterCpuPct} % (ticks ${r.masterCpuTicksPct} %), backup ${r.backupCpuPct} %, master RSS ${r.masterRssKb} kB (max ${r.masterRssMaxKb}), backup ${r.backupRssKb} kB, load ${r.load}${r.error ? ` ERROR ${r.error.split('\n')[0]}` : ''}\n`);
