@@ -216,6 +216,24 @@ test('gratuitous ARP: the peer replaces a stale MAC for the VIP; cancel stops th
   );
   console.log(`# garp: peer neighbour entry updated ${learnt} ms after sendGratuitousArp()`);
 
+  // Burst and repeat on the wire: 5 back to back, 2 more after the repeat delay.
+  const dump = lab.spawn('b', 'tcpdump', ['-l', '-n', '-tt', '-i', 'eth0', `arp and host ${vip}`]);
+  let wire = '';
+  dump.stdout!.on('data', (d: Buffer) => (wire += d.toString()));
+  dump.stderr!.on('data', (d: Buffer) => (wire += d.toString()));
+  await waitFor('tcpdump listening', () => wire.includes('listening on'), 5000);
+  await a.call('garp', { key: 'timed', ifname: 'eth0', vips: [vip], opts: { count: 5, repeatCount: 2, repeatDelayMs: 600 }, wait: true }, 15000);
+  const garpTimes = () => wire.split('\n').filter((l) => l.includes(`Request who-has ${vip} (ff:ff:ff:ff:ff:ff) tell ${vip}`)).map((l) => Number(l.split(' ')[0]) * 1000);
+  await waitFor("7 gratuitous ARPs on b", () => garpTimes().length >= 7, 3000).catch((e: Error) => { throw new Error(`${e.message}\n${wire}`); });
+  const times = garpTimes();
+  assert.equal(times.length, 7, wire);
+  const first = times[0]!;
+  const rel = times.map((t) => Math.round(t - first));
+  console.log(`# garp on the wire (ms after the first): ${rel.join(', ')}`);
+  assert.ok(rel.slice(0, 5).every((t) => t < 200), `burst spread ${rel.slice(0, 5).join(',')}`);
+  assert.ok(rel.slice(5).every((t) => t >= 450 && t < 1200), `repeat at ${rel.slice(5).join(',')}`);
+  dump.kill('SIGKILL');
+
   // A long burst plus a repeat, cancelled: done settles at once and no arping is left on a.
   await a.call('garp', { key: 'long', ifname: 'eth0', vips: [vip], opts: { count: 5, repeatCount: 5, repeatDelayMs: 2000 } });
   // pgrep runs in the agent's pid namespace: arping of other tests on this machine are invisible.
