@@ -197,7 +197,7 @@ export async function createNetnsLab(opts: NetnsLabOptions): Promise<NetnsLab> {
       execP('ip', ['netns', 'exec', host(name).ns, cmd, ...args], o.timeoutMs ?? DEFAULT_TIMEOUT_MS, o.input),
     run: async (name, cmd, args = [], o = {}) => {
       const r = await execP('ip', ['netns', 'exec', host(name).ns, cmd, ...args], o.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-      if (r.code !== 0) throw new Error(`[${name}] ${cmd} ${args.join(' ')} -> exit ${r.code}\n${r.stdout}${r.stderr}`);
+      if (r.code !== 0) throw new Error(`[${name}] ${[cmd, ...args].join(' ')} -> exit ${r.code}\n${r.stdout}${r.stderr}`);
       return r.stdout;
     },
     spawn: (name, cmd, args = [], o = {}) => {
