@@ -5,7 +5,7 @@
 //
 //   const server = await startStatusServer('/run/haupd/status.sock', () => snapshot());
 //   const status = await queryStatus('/run/haupd/status.sock');   // `haupd status` / `haup status`
-import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
+import { chmodSync, chownSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { dirname } from 'node:path';
 import type { CheckStatus } from './track/state.ts';
@@ -65,6 +65,8 @@ export interface StatusServer {
 export interface StatusServerOptions {
   /** 0o600 (default) or 0o660. */
   mode?: 0o600 | 0o660;
+  /** Group that may read the status with mode 0o660 (the owner stays the daemon's user, root). */
+  gid?: number;
 }
 
 export async function startStatusServer(path: string, snapshot: () => unknown, opts: StatusServerOptions = {}): Promise<StatusServer> {
@@ -104,6 +106,7 @@ export async function startStatusServer(path: string, snapshot: () => unknown, o
     });
   });
   chmodSync(path, opts.mode ?? 0o600);
+  if (opts.gid !== undefined) chownSync(path, process.getuid?.() ?? 0, opts.gid);
   return {
     path,
     close: () =>

@@ -26,17 +26,19 @@ test('serves the current snapshot as JSON to each client; socket mode 0600 in a 
   await assert.rejects(queryStatus(path), /cannot read haupd status from .*status\.sock: .*ENOENT.* \(is haupd running\?\)/);
 });
 
-test('mode 0660 on request; a snapshot that throws answers with an error document', async () => {
+test('mode 0660 and a group on request; a snapshot that throws answers with an error document', async () => {
   const path = join(dir, 'g.sock');
   const server = await startStatusServer(
     path,
     () => {
       throw new Error('not ready');
     },
-    { mode: 0o660 },
+    { mode: 0o660, gid: 4 },
   );
   try {
     assert.equal(statSync(path).mode & 0o777, 0o660);
+    assert.equal(statSync(path).gid, 4);
+    assert.equal(statSync(path).uid, process.getuid!());
     assert.deepEqual(await queryStatus(path), { error: 'status unavailable: not ready' });
   } finally {
     await server.close();
