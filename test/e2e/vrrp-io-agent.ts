@@ -12,7 +12,7 @@ import { runCommand } from '../../src/vrrp/exec.ts';
 import { openVrrpSocket, type VrrpSocket } from '../../src/vrrp/socket.ts';
 import { addVip, presentVips, removeStaleVips, removeVip, parseVip } from '../../src/vrrp/vip.ts';
 import { sendGratuitousArp, type GarpRun } from '../../src/vrrp/garp.ts';
-import { watchLink, type LinkWatch } from '../../src/vrrp/track/link.ts';
+import { linkMonitorRunning, watchLink, type LinkWatch } from '../../src/vrrp/track/link.ts';
 import { startPartitionGuard, createPinger, type PartitionGuard } from '../../src/vrrp/track/gateway.ts';
 import { nginxProbe } from '../../src/vrrp/track/script.ts';
 import { startMetricsServer, type MetricsServer } from '../../src/vrrp/metrics.ts';
@@ -84,6 +84,9 @@ async function handle(c: Cmd): Promise<unknown> {
       watches.push(w);
       return { up: w.up };
     }
+    case 'stopWatches':
+      for (const w of watches.splice(0)) w.stop();
+      return { monitorRunning: linkMonitorRunning() };
     case 'ping': {
       const p = createPinger(String(c.target));
       const r = await p.ping(Number(c.timeoutMs));

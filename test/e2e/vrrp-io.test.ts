@@ -270,6 +270,11 @@ test('track interface: carrier loss and return detected; latency of poll vs ip m
   console.log(`# admin down detected ${admin.t - t2} ms via ${String(admin.via)}; up again ${adminUp.t - admin.t} ms after`);
   const fastEvents = a.events.filter((e) => e.ev === 'link' && e.watch === 'fast').map((e) => e.up);
   assert.deepEqual(fastEvents, [false, true, false, true]);
+
+  // Both watchers shared one `ip monitor`; it goes with the last of them.
+  assert.equal((await a.call<{ stdout: string }>('pgrep', { name: 'ip' })).stdout.trim().split('\n').length, 1);
+  assert.deepEqual(await a.call('stopWatches'), { monitorRunning: false });
+  await waitFor('ip monitor gone', async () => (await a.call<{ code: number }>('pgrep', { name: 'ip' })).code === 1, 2000);
 });
 
 test('partition guard: ICMP to the gateway, isolated after `fall` misses, back after `rise` answers', async () => {

@@ -37,12 +37,54 @@ export interface LinkWatchOptions {
   log?: IoLogger;
 }
 
+/**
+ * One `ip -o monitor link` for the whole daemon, shared by every watcher: started with the first,
+ * killed with the last, restarted (at most once a second) if it dies while someone listens.
+ */
+const subscribers = new Set<(ifname: string) => void>();
+let monitor: ChildProcess | undefined;
+let restartTimer: NodeJS.Timeout | undefined;
+let monitorLog: IoLogger = silentLogger;
+
+function startMonitor(): void {
+  if (subscribers.size === 0 || monitor) return;
+  const child = spawn('ip', ['-o', 'monitor', 'link'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  monitor = child;
+  let partial = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    const lines = (partial + d.toString()).split('\n');
+    partial = lines.pop() ?? '';
+    if (partial.length > 65536) partial = '';
+    const names = new Set(lines.map(monitorLineIfname).filter((n): n is string => n !== undefined));
+    for (const name of names) for (const sub of [...subscribers]) sub(name);
+  });
+  child.on('error', (err) => monitorLog.warn('link_monitor_error', { error: err.message }));
+  child.on('exit', () => {
+    if (monitor !== child) return;
+    monitor = undefined;
+    if (subscribers.size === 0) return;
+    monitorLog.warn('link_monitor_exited', {});
+    restartTimer = setTimeout(startMonitor, 1000);
+  });
+}
+
+function subscribe(fn: (ifname: string) => void, log: IoLogger): () => void {
+  subscribers.add(fn);
+  monitorLog = log;
+  startMonitor();
+  return () => {
+    subscribers.delete(fn);
+    if (subscribers.size > 0) return;
+    clearTimeout(restartTimer);
+    const m = monitor;
+    monitor = undefined;
+    m?.kill('SIGKILL');
+  };
+}
+
 export function watchLink(ifname: string, onChange: (up: boolean, via: 'poll' | 'monitor') => void, opts: LinkWatchOptions = {}): LinkWatch {
-  const log = opts.log ?? silentLogger;
   let up = readLinkUp(ifname);
   let stopped = false;
-  let monitor: ChildProcess | undefined;
-  let restartTimer: NodeJS.Timeout | undefined;
 
   const check = (via: 'poll' | 'monitor'): void => {
     if (stopped) return;
@@ -52,26 +94,9 @@ export function watchLink(ifname: string, onChange: (up: boolean, via: 'poll' | 
     onChange(up, via);
   };
   const poll = setInterval(() => check('poll'), opts.pollMs ?? 100);
-
-  const startMonitor = (): void => {
-    if (stopped) return;
-    const child = spawn('ip', ['-o', 'monitor', 'link'], { stdio: ['ignore', 'pipe', 'ignore'] });
-    monitor = child;
-    let partial = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      const lines = (partial + d.toString()).split('\n');
-      partial = lines.pop() ?? '';
-      if (partial.length > 65536) partial = '';
-      if (lines.some((l) => monitorLineIfname(l) === ifname)) check('monitor');
-    });
-    child.on('error', (err) => log.warn('link_monitor_error', { interface: ifname, error: err.message }));
-    child.on('exit', () => {
-      if (stopped) return;
-      log.warn('link_monitor_exited', { interface: ifname });
-      restartTimer = setTimeout(startMonitor, 1000);
-    });
-  };
-  startMonitor();
+  const unsubscribe = subscribe((name) => {
+    if (name === ifname) check('monitor');
+  }, opts.log ?? silentLogger);
 
   return {
     get up() {
@@ -81,8 +106,12 @@ export function watchLink(ifname: string, onChange: (up: boolean, via: 'poll' | 
       if (stopped) return;
       stopped = true;
       clearInterval(poll);
-      clearTimeout(restartTimer);
-      monitor?.kill('SIGKILL');
+      unsubscribe();
     },
   };
+}
+
+/** Whether the shared `ip monitor` runs (tests). */
+export function linkMonitorRunning(): boolean {
+  return monitor !== undefined;
 }
