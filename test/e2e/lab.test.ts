@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseLabConfig } from '../../src/lab/config.ts';
+import { baseDir } from '../../src/lab/image.ts';
 import { blockVrrp, freeze, linkDown, linkUp, startHost, stopHost, thaw, unblockVrrp } from '../../src/lab/faults.ts';
 import { labDown, labExec, labStatus, labUp, type LabUpResult } from '../../src/lab/lab.ts';
 import { labPaths, type LabState } from '../../src/lab/state.ts';
@@ -170,7 +171,8 @@ test('isolation: a file written in lb5:/etc/nginx is absent on lb6 and in the ba
   assert.equal((await labExec('lb5', 'cat /etc/nginx/haup-isolation', opts)).stdout, 'lb5\n');
   const r = await labExec('lb6', 'test -e /etc/nginx/haup-isolation', { ...opts, allowFail: true });
   assert.equal(r.code, 1);
-  assert.equal(existsSync('/var/cache/haup/lab/base/etc/nginx/haup-isolation'), false);
+  assert.equal(existsSync(join(baseDir(), 'etc/os-release')), true);
+  assert.equal(existsSync(join(baseDir(), 'etc/nginx/haup-isolation')), false);
 });
 
 test('packages install from the local repository only (no internet in the hosts)', async () => {
