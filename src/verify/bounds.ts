@@ -1,0 +1,87 @@
+// Pass/fail bounds of `verify --failover`, derived from the instance's own timers (RFC 3768 /
+// RFC 5798 Master_Down = 3 x advert + Skew) plus a stated margin. Pure: every figure is in ms.
+import type { TrackCheck, VrrpInstance } from '../inventory/model.ts';
+import { masterDownIntervalMs } from '../vrrp/timers.ts';
+
+/**
+ * What a measured takeover may add to the protocol bound: `ip addr add` + gratuitous ARP on the
+ * new master, the VIP poll interval and its SSH round trip, and scheduling noise on a loaded
+ * machine. Stated once so the table can show it.
+ */
+export const MARGIN_MS = 750;
+/** A client's longest gap may exceed the VIP move by the request in flight and one period. */
+export const CLIENT_MARGIN_MS = 250;
+/** A freshly started haupd (node boot, config load, raw socket) before its state machine runs. */
+export const STARTUP_MS = 3000;
+
+export interface Bound {
+  /** VIP must be seen on the new holder within this many ms (null: must NOT move). */
+  vipMs: number | null;
+  /** Longest gap between successful requests may be at most this (null: not bounded). */
+  gapMs: number | null;
+  /** Failed requests allowed (0 for planned moves and backend failures). */
+  failedMax: number | null;
+  /** How the figures were derived, for the report. */
+  basis: string;
+}
+
+export function backupPriority(inst: VrrpInstance): number {
+  const b = inst.members.find((m) => m.host === inst.backups[0]);
+  return b?.priority ?? inst.members[1]?.priority ?? 100;
+}
+
+export function masterPriority(inst: VrrpInstance): number {
+  return inst.members.find((m) => m.host === inst.master)?.priority ?? inst.members[0]?.priority ?? 254;
+}
+
+/** Master_Down_Interval of the backup that takes over (ms). */
+export function masterDownMs(inst: VrrpInstance, priority = backupPriority(inst)): number {
+  return masterDownIntervalMs(inst.version, priority, inst.advertIntCs);
+}
+
+const r = (ms: number) => Math.round(ms);
+const s = (ms: number) => `${(ms / 1000).toFixed(3).replace(/\.?0+$/, '')} s`;
+
+/** Master frozen or its link down: the backup waits Master_Down at most. */
+export function hardFailureBound(inst: VrrpInstance): Bound {
+  const md = masterDownMs(inst);
+  const vip = md + MARGIN_MS;
+  return { vipMs: r(vip), gapMs: r(vip + CLIENT_MARGIN_MS), failedMax: null, basis: `3 x ${s(inst.advertIntCs * 10)} + skew ${s(md - 3 * inst.advertIntCs * 10)} + ${s(MARGIN_MS)}` };
+}
+
+/** Planned stop (SIGTERM handover): no request may fail; the move itself is within Master_Down. */
+export function plannedStopBound(inst: VrrpInstance): Bound {
+  const vip = masterDownMs(inst) + MARGIN_MS;
+  return { vipMs: r(vip), gapMs: null, failedMax: 0, basis: 'planned handover: 0 failed requests' };
+}
+
+/**
+ * nginx dies on the master: the check fails `fall` times (first failure up to one interval plus
+ * its timeout after the crash), the master's priority drops by the weight, and the preempting
+ * backup takes over when its Master_Down runs out.
+ */
+export function nginxFailureBound(inst: VrrpInstance, check: TrackCheck): Bound {
+  const detect = (check.fall + 1) * check.interval * 1000 + check.timeout * 1000;
+  const vip = detect + masterDownMs(inst) + MARGIN_MS;
+  return { vipMs: r(vip), gapMs: r(vip + CLIENT_MARGIN_MS), failedMax: null, basis: `check ${check.fall + 1} x ${check.interval} s + ${check.timeout} s, Master_Down ${s(masterDownMs(inst))}, + ${s(MARGIN_MS)}` };
+}
+
+/** A web backend dies: nginx retries the next upstream, nothing fails and the VIP stays. */
+export function backendFailureBound(): Bound {
+  return { vipMs: null, gapMs: null, failedMax: 0, basis: 'nginx retries the other backends: 0 failed, VIP stays' };
+}
+
+/**
+ * The original master's haupd starts again: it starts as Backup and (preempt) takes the VIP back
+ * after its own Master_Down plus preempt_delay; with nopreempt it must stay backup.
+ */
+export function recoveryBound(inst: VrrpInstance): Bound {
+  if (!inst.preempt) return { vipMs: null, gapMs: null, failedMax: 0, basis: 'nopreempt: the VIP stays on the backup, 0 failed' };
+  const vip = STARTUP_MS + inst.preemptDelay * 1000 + masterDownMs(inst, masterPriority(inst)) + MARGIN_MS;
+  return { vipMs: r(vip), gapMs: null, failedMax: 0, basis: `start ${s(STARTUP_MS)} + preempt_delay ${inst.preemptDelay} s + Master_Down ${s(masterDownMs(inst, masterPriority(inst)))} + ${s(MARGIN_MS)}; 0 failed` };
+}
+
+/** Split brain: the backup becomes a second master within Master_Down; after the heal one master within 3 adverts. */
+export function splitBrainBound(inst: VrrpInstance): { dualMs: number; healMs: number } {
+  return { dualMs: r(masterDownMs(inst) + MARGIN_MS), healMs: r(3 * inst.advertIntCs * 10 + MARGIN_MS) };
+}

@@ -1,0 +1,103 @@
+// The client side of `verify --failover`: a bounded loop that starts one HTTP request through the
+// VIP every 20 ms (each on a new connection, in the background, so a hanging request never delays
+// the next one) and prints one line per request: start time (ns), HTTP code, seconds taken.
+// It runs over SSH on the probe host, or on the control machine. Script building, parsing and
+// statistics are pure.
+import { shq } from '../connectors/connection.ts';
+
+export const PROBE_PERIOD_MS = 20;
+/** Each request gives up after this long (a VIP with no holder must not stall the statistics). */
+export const PROBE_REQUEST_TIMEOUT_S = 1;
+
+export interface ProbeScriptOptions {
+  url: string;
+  /** Hard limit on the loop (it also stops as soon as `stopFile` exists). */
+  maxSeconds: number;
+  stopFile: string;
+  periodMs?: number;
+}
+
+export function probeScript(o: ProbeScriptOptions): string {
+  const period = ((o.periodMs ?? PROBE_PERIOD_MS) / 1000).toFixed(3);
+  const stop = shq(o.stopFile);
+  return [
+    'export LC_ALL=C',
+    `rm -f ${stop}`,
+    `end=$(( $(date +%s%N) + ${Math.round(o.maxSeconds * 1000)}000000 ))`,
+    `while [ ! -e ${stop} ]; do`,
+    '  now=$(date +%s%N)',
+    '  [ "$now" -ge "$end" ] && break',
+    // One write per line (shorter than PIPE_BUF): concurrent requests never interleave.
+    `  ( r=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time ${PROBE_REQUEST_TIMEOUT_S} ${shq(o.url)}); echo "@p $now $r" ) &`,
+    `  sleep ${period}`,
+    'done',
+    'wait',
+    `rm -f ${stop}`,
+    'echo "@p end"',
+  ].join('\n');
+}
+
+export interface ProbeSample {
+  /** Request start, ms since the epoch (probe host's clock). */
+  startMs: number;
+  ok: boolean;
+  code: number;
+  durationMs: number;
+}
+
+export function parseProbeOutput(text: string): { samples: ProbeSample[]; complete: boolean } {
+  const samples: ProbeSample[] = [];
+  let complete = false;
+  for (const line of text.split('\n')) {
+    if (line === '@p end') complete = true;
+    const m = /^@p (\d+) (\d{3})(?: ([\d.]+))?$/.exec(line.trim());
+    if (!m) continue;
+    const code = Number(m[2]);
+    samples.push({ startMs: Number(BigInt(m[1]!) / 1000n) / 1000, ok: code === 200, code, durationMs: m[3] ? Number(m[3]) * 1000 : 0 });
+  }
+  samples.sort((a, b) => a.startMs - b.startMs);
+  return { samples, complete };
+}
+
+export interface ProbeStats {
+  total: number;
+  failed: number;
+  /** Longest time between the starts of two successful requests (window edges count). */
+  longestGapMs: number;
+  /** Offsets (ms from the first request) of the first and last failed request. */
+  firstFailMs: number | null;
+  lastFailMs: number | null;
+  /** Status codes of the failures (000 = no answer / connection refused / timeout). */
+  failCodes: Record<string, number>;
+  windowMs: number;
+}
+
+export function probeStats(samples: ProbeSample[]): ProbeStats {
+  if (samples.length === 0) return { total: 0, failed: 0, longestGapMs: 0, firstFailMs: null, lastFailMs: null, failCodes: {}, windowMs: 0 };
+  const first = samples[0]!.startMs;
+  const last = samples[samples.length - 1]!.startMs;
+  let gap = 0;
+  let prev = first;
+  let seenOk = false;
+  const failCodes: Record<string, number> = {};
+  let firstFail: number | null = null;
+  let lastFail: number | null = null;
+  for (const x of samples) {
+    if (x.ok) {
+      // Before the first success the gap runs from the window start; it includes that request.
+      gap = Math.max(gap, x.startMs - prev);
+      prev = x.startMs;
+      seenOk = true;
+    } else {
+      const key = String(x.code).padStart(3, '0');
+      failCodes[key] = (failCodes[key] ?? 0) + 1;
+      firstFail ??= x.startMs - first;
+      lastFail = x.startMs - first;
+    }
+  }
+  // A trailing run of failures is a gap up to the end of the window.
+  gap = Math.max(gap, last - prev);
+  if (!seenOk) gap = last - first;
+  const failed = samples.filter((x) => !x.ok).length;
+  return { total: samples.length, failed, longestGapMs: Math.round(gap), firstFailMs: firstFail === null ? null : Math.round(firstFail), lastFailMs: lastFail === null ? null : Math.round(lastFail), failCodes, windowMs: Math.round(last - first) };
+}

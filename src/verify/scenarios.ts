@@ -1,0 +1,452 @@
+// `verify --failover`: fault scenarios run one after another, each measured by a client probe
+// through the VIP and VIP polling on every LB, each followed by a restore of the cluster (VIP on
+// the expected master, haupd agreeing) before the next one starts.
+import { randomBytes } from 'node:crypto';
+import type { Connection } from '../connectors/connection.ts';
+import type { TrackCheck, VrrpInstance } from '../inventory/model.ts';
+import { errorText } from '../engine/results.ts';
+import {
+  backendFailureBound,
+  backupPriority,
+  hardFailureBound,
+  masterDownMs,
+  masterPriority,
+  nginxFailureBound,
+  plannedStopBound,
+  recoveryBound,
+  splitBrainBound,
+  STARTUP_MS,
+  type Bound,
+} from './bounds.ts';
+import { evaluateHaupd, evaluateVip } from './checks.ts';
+import { CONTROL, addressesOn, haupdStatusOf, sleep, within, type Cluster, type HaupdStatusDoc } from './cluster.ts';
+import type { FaultDriver } from './faults.ts';
+import { parseProbeOutput, probeScript, probeStats, type ProbeStats } from './probe.ts';
+import { VipWatch } from './watch.ts';
+
+export type ScenarioId = 'planned-stop' | 'freeze' | 'link-down' | 'nginx-dies' | 'backend-dies' | 'recovery' | 'split-brain';
+
+export const SCENARIO_TITLES: Record<ScenarioId, string> = {
+  'planned-stop': 'planned stop of haupd on the master',
+  freeze: 'master frozen (haupd SIGSTOP)',
+  'link-down': "master's link down",
+  'nginx-dies': 'nginx dies on the master',
+  'backend-dies': 'a web backend dies',
+  recovery: 'recovery: the master returns',
+  'split-brain': 'split brain (VRRP blocked), then healed',
+};
+
+export interface ScenarioResult {
+  id: ScenarioId;
+  title: string;
+  instance: string;
+  vip: string;
+  /** The LB the fault hit. */
+  target: string;
+  /** Where the expected new holder is; null when the VIP must stay. */
+  expectTo: string | null;
+  /** ms from the fault until the VIP was seen on the expected holder (null: not seen / not expected). */
+  vipMovedAfterMs: number | null;
+  probe: ProbeStats | null;
+  probeFrom: string;
+  bound: Bound;
+  ok: boolean;
+  reasons: string[];
+  notes: string[];
+}
+
+export interface FailoverOptions {
+  splitBrain?: boolean;
+  /** Progress lines (stderr in the CLI). */
+  log?: (line: string) => void;
+  only?: ScenarioId[];
+}
+
+const HEALTH_TIMEOUT_MS = 45_000;
+const TAIL_MS = 1500;
+const WARMUP_MS = 800;
+
+interface Ctx {
+  cluster: Cluster;
+  driver: FaultDriver;
+  log: (l: string) => void;
+  probeHost: string;
+}
+
+export async function runFailover(cluster: Cluster, driver: FaultDriver, o: FailoverOptions = {}): Promise<ScenarioResult[]> {
+  const log = o.log ?? (() => {});
+  const ctx: Ctx = { cluster, driver, log, probeHost: cluster.inv.probe[0]?.name ?? CONTROL };
+  const results: ScenarioResult[] = [];
+  const ids: ScenarioId[] = ['planned-stop', 'freeze', 'link-down', 'nginx-dies', 'backend-dies', 'recovery', ...(o.splitBrain ? (['split-brain'] as const) : [])];
+  for (const inst of cluster.inv.vrrp.instances) {
+    const vip = inst.vips[0]!.address;
+    let healthy = await waitHealthy(ctx, inst, HEALTH_TIMEOUT_MS);
+    for (const id of ids.filter((x) => !o.only || o.only.includes(x))) {
+      if (healthy !== null) {
+        results.push(skipped(id, inst, vip, ctx.probeHost, `not run: the cluster is not healthy (${healthy})`));
+        continue;
+      }
+      log(`${inst.name}: ${SCENARIO_TITLES[id]}`);
+      let r: ScenarioResult;
+      try {
+        r = await SCENARIOS[id](ctx, inst, vip);
+      } catch (e) {
+        r = skipped(id, inst, vip, ctx.probeHost, `error: ${errorText(e).message}`);
+      }
+      results.push(r);
+      log(`${inst.name}: ${id}: ${r.ok ? 'pass' : 'FAIL'}${r.reasons.length ? ` (${r.reasons.join('; ')})` : ''}; restoring`);
+      healthy = await waitHealthy(ctx, inst, HEALTH_TIMEOUT_MS);
+      if (healthy !== null) r.notes.push(`restore failed: ${healthy}`);
+    }
+  }
+  return results;
+}
+
+function skipped(id: ScenarioId, inst: VrrpInstance, vip: string, probeFrom: string, why: string): ScenarioResult {
+  return { id, title: SCENARIO_TITLES[id], instance: inst.name, vip, target: inst.master, expectTo: null, vipMovedAfterMs: null, probe: null, probeFrom, bound: { vipMs: null, gapMs: null, failedMax: null, basis: '' }, ok: false, reasons: [why], notes: [] };
+}
+
+const backupOf = (inst: VrrpInstance) => inst.backups[0]!;
+
+async function mustExec(ctx: Ctx, host: string, cmd: string, timeoutMs = 30_000): Promise<void> {
+  const r = await ctx.cluster.exec(host, cmd, { timeoutMs });
+  if (r.code !== 0) throw new Error(`${host}: \`${cmd}\` exited ${r.code}: ${r.stderr.toString().trim()}`);
+}
+
+/** One measured scenario: probe + VIP watch around `inject`. */
+async function measure(
+  ctx: Ctx,
+  inst: VrrpInstance,
+  vip: string,
+  s: { id: ScenarioId; target: string; expectTo: string | null; bound: Bound; inject: () => Promise<void>; windowMs: number; /** Must keep the VIP when expectTo is null. */ stays?: string },
+): Promise<ScenarioResult> {
+  const { cluster } = ctx;
+  const url = `http://${vip}:${cluster.inv.nginx.listen}/`;
+  const stopFile = `/tmp/.haup-probe-${randomBytes(4).toString('hex')}`;
+  const probeConn: Connection = ctx.probeHost === CONTROL ? cluster.local : await cluster.conn(ctx.probeHost);
+  const maxSeconds = (WARMUP_MS + s.windowMs + TAIL_MS + 8000) / 1000;
+  const probe = probeConn.exec(probeScript({ url, maxSeconds, stopFile }), { timeoutMs: (maxSeconds + 15) * 1000 });
+  const watch = new VipWatch(cluster, inst, vip).start();
+  await sleep(WARMUP_MS);
+  watch.mark();
+  const injected = s.inject().then(
+    () => null,
+    (e: unknown) => errorText(e).message,
+  );
+  // Wait for the expected move (or the whole window when the VIP must stay).
+  const deadline = s.windowMs;
+  while (watch.now() < deadline) {
+    if (s.expectTo && watch.firstHeld(s.expectTo) !== null) break;
+    await sleep(25);
+  }
+  const injectError = await within(injected, 30_000, 'the fault command did not finish within 30 s');
+  await sleep(TAIL_MS);
+  await watch.stop();
+  await within(probeConn.exec(`touch ${stopFile}`, { timeoutMs: 5000 }), 6000, null);
+  const out = await within(probe, 20_000, null);
+  const parsed = out ? parseProbeOutput(out.stdout.toString()) : { samples: [], complete: false };
+  const stats = probeStats(parsed.samples);
+
+  const r: ScenarioResult = {
+    id: s.id,
+    title: SCENARIO_TITLES[s.id],
+    instance: inst.name,
+    vip,
+    target: s.target,
+    expectTo: s.expectTo,
+    vipMovedAfterMs: s.expectTo ? watch.firstHeld(s.expectTo) : null,
+    probe: stats,
+    probeFrom: ctx.probeHost,
+    bound: s.bound,
+    ok: true,
+    reasons: [],
+    notes: [],
+  };
+  if (r.vipMovedAfterMs !== null) r.vipMovedAfterMs = Math.round(r.vipMovedAfterMs);
+  if (injectError) r.reasons.push(`fault injection failed: ${injectError}`);
+  if (!out || !parsed.complete) r.reasons.push('the probe did not finish cleanly');
+  if (stats.total === 0) r.reasons.push('the probe made no request');
+  judge(r, watch, s.stays ?? s.target);
+  r.ok = r.reasons.length === 0;
+  return r;
+}
+
+/** Pure verdict from the figures and the bound. */
+export function judgeFigures(r: Pick<ScenarioResult, 'expectTo' | 'vipMovedAfterMs' | 'probe' | 'bound'>, movedAway: string | null): string[] {
+  const reasons: string[] = [];
+  const b = r.bound;
+  if (r.expectTo) {
+    if (r.vipMovedAfterMs === null) reasons.push(`the VIP never reached ${r.expectTo}`);
+    else if (b.vipMs !== null && r.vipMovedAfterMs > b.vipMs) reasons.push(`the VIP reached ${r.expectTo} after ${r.vipMovedAfterMs} ms, bound ${b.vipMs} ms`);
+  } else if (movedAway) reasons.push(`the VIP moved (${movedAway}) but must stay`);
+  if (r.probe) {
+    if (b.failedMax !== null && r.probe.failed > b.failedMax) reasons.push(`${r.probe.failed} failed requests, allowed ${b.failedMax}`);
+    if (b.gapMs !== null && r.probe.longestGapMs > b.gapMs) reasons.push(`longest gap ${r.probe.longestGapMs} ms, bound ${b.gapMs} ms`);
+  }
+  return reasons;
+}
+
+function judge(r: ScenarioResult, watch: VipWatch, holder: string): void {
+  let movedAway: string | null = null;
+  if (!r.expectTo) {
+    const lost = watch.firstReleased(holder);
+    const others = watch.samples.filter((x) => x.t >= 0 && x.host !== holder && x.has === true).map((x) => x.host);
+    if (lost !== null) movedAway = `${holder} released it after ${Math.round(lost)} ms`;
+    else if (others.length > 0) movedAway = `${[...new Set(others)].join(', ')} took it`;
+  }
+  r.reasons.push(...judgeFigures(r, movedAway));
+}
+
+// ─── Health ──────────────────────────────────────────────────────────────────────────────────
+
+/** The expected holder now: the master, or (nopreempt) whoever haupd says is master. */
+async function health(ctx: Ctx, inst: VrrpInstance): Promise<string | null> {
+  const holders: Record<string, string[] | { error: string }> = {};
+  const statuses: Record<string, HaupdStatusDoc | { error: string }> = {};
+  await Promise.all(
+    inst.members.map(async (m) => {
+      const noAnswer = { error: 'no answer' };
+      holders[m.host] = await within<string[] | { error: string }>(addressesOn(ctx.cluster, m.host, m.interface, 3000).catch((e) => ({ error: errorText(e).message })), 3500, noAnswer);
+      statuses[m.host] = await within<HaupdStatusDoc | { error: string }>(haupdStatusOf(ctx.cluster, m.host).catch((e) => ({ error: errorText(e).message })), 8000, noAnswer);
+    }),
+  );
+  const problems: string[] = [];
+  for (const vip of inst.vips) {
+    const v = evaluateVip(inst, vip, holders);
+    if (!v.ok) problems.push(v.evidence);
+  }
+  const vipHolder = Object.entries(holders).find(([, v]) => Array.isArray(v) && v.includes(inst.vips[0]!.address))?.[0];
+  const h = evaluateHaupd(inst, statuses, vipHolder);
+  if (!h.ok) problems.push(h.evidence);
+  return problems.length ? problems.join('; ') : null;
+}
+
+/** Poll until healthy (null) or the timeout (the last problem). */
+async function waitHealthy(ctx: Ctx, inst: VrrpInstance, timeoutMs: number): Promise<string | null> {
+  const end = Date.now() + timeoutMs;
+  let last: string | null = 'not checked';
+  while (Date.now() < end) {
+    last = await health(ctx, inst);
+    if (last === null) return null;
+    await sleep(500);
+  }
+  return last;
+}
+
+async function waitHolder(ctx: Ctx, inst: VrrpInstance, host: string, timeoutMs: number): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  const m = inst.members.find((x) => x.host === host)!;
+  while (Date.now() < end) {
+    const a = await within(addressesOn(ctx.cluster, host, m.interface, 3000), 3500, null);
+    if (a?.includes(inst.vips[0]!.address)) return true;
+    await sleep(200);
+  }
+  return false;
+}
+
+// ─── The scenarios ───────────────────────────────────────────────────────────────────────────
+
+/** The tracked nginx check, if this instance has one. */
+export function nginxCheckOf(checks: TrackCheck[], inst: VrrpInstance): TrackCheck | undefined {
+  return checks.find((c) => inst.track.includes(c.name) && (c.builtin === 'nginx' || /nginx/.test(c.script)));
+}
+
+/** Pure: does a failing check move the VIP off the master? (weight 0 = Fault; else priorities.) */
+export function checkMovesVip(inst: VrrpInstance, check: TrackCheck): boolean {
+  if (check.weight === 0) return true;
+  const m = masterPriority(inst);
+  const b = backupPriority(inst);
+  const failingMaster = check.weight > 0 ? m : Math.max(1, m + check.weight);
+  const healthyBackup = check.weight > 0 ? Math.min(254, b + check.weight) : b;
+  return failingMaster < healthyBackup;
+}
+
+type Runner = (ctx: Ctx, inst: VrrpInstance, vip: string) => Promise<ScenarioResult>;
+
+const SCENARIOS: Record<ScenarioId, Runner> = {
+  'planned-stop': async (ctx, inst, vip) => {
+    const M = inst.master;
+    const bound = plannedStopBound(inst);
+    const r = await measure(ctx, inst, vip, {
+      id: 'planned-stop',
+      target: M,
+      expectTo: backupOf(inst),
+      bound,
+      windowMs: bound.vipMs! * 2,
+      inject: () => mustExec(ctx, M, 'systemctl stop haupd.service'),
+    });
+    await restoreMaster(ctx, inst);
+    return r;
+  },
+
+  freeze: async (ctx, inst, vip) => {
+    const M = inst.master;
+    const bound = hardFailureBound(inst);
+    let frozen = false;
+    try {
+      const r = await measure(ctx, inst, vip, {
+        id: 'freeze',
+        target: M,
+        expectTo: backupOf(inst),
+        bound,
+        windowMs: bound.vipMs! * 2,
+        inject: async () => {
+          await ctx.driver.freezeHaupd(M);
+          frozen = true;
+        },
+      });
+      r.notes.push(`a frozen haupd cannot release: ${M} keeps its copy of the VIP until it is thawed`);
+      return r;
+    } finally {
+      if (frozen) await ctx.driver.thawHaupd(M);
+    }
+  },
+
+  'link-down': async (ctx, inst, vip) => {
+    const M = inst.master;
+    const iface = ctx.cluster.interfaceOf(inst, M);
+    const bound = hardFailureBound(inst);
+    const windowMs = bound.vipMs! * 2;
+    const downFor = Math.ceil((WARMUP_MS + windowMs + TAIL_MS) / 1000) + 2;
+    let down = false;
+    try {
+      return await measure(ctx, inst, vip, {
+        id: 'link-down',
+        target: M,
+        expectTo: backupOf(inst),
+        bound,
+        windowMs,
+        inject: async () => {
+          await ctx.driver.linkDown(M, iface, downFor);
+          down = true;
+        },
+      });
+    } finally {
+      if (down) {
+        await ctx.driver.linkUp(M, iface);
+        if (ctx.driver.kind === 'ssh') await sleep(downFor * 1000);
+        // The SSH session to M may be stuck on the dead link: start a fresh one.
+        await ctx.cluster.reconnect(M);
+      }
+    }
+  },
+
+  'nginx-dies': async (ctx, inst, vip) => {
+    const M = inst.master;
+    const check = nginxCheckOf(ctx.cluster.inv.vrrp.checks, inst);
+    if (!check) return skipped('nginx-dies', inst, vip, ctx.probeHost, `${inst.name} tracks no nginx check: nginx dying on ${M} would leave the VIP on a dead LB`);
+    if (!checkMovesVip(inst, check)) {
+      return skipped('nginx-dies', inst, vip, ctx.probeHost, `check ${check.name} (weight ${check.weight}) cannot move the VIP: ${M} at ${masterPriority(inst)}${check.weight > 0 ? '' : check.weight} stays above ${backupOf(inst)}`);
+    }
+    const bound = nginxFailureBound(inst, check);
+    try {
+      return await measure(ctx, inst, vip, {
+        id: 'nginx-dies',
+        target: M,
+        expectTo: backupOf(inst),
+        bound,
+        windowMs: bound.vipMs! * 2,
+        inject: () => mustExec(ctx, M, 'systemctl kill --signal=SIGKILL nginx.service'),
+      });
+    } finally {
+      await mustExec(ctx, M, 'systemctl reset-failed nginx.service 2>/dev/null; systemctl start nginx.service');
+    }
+  },
+
+  'backend-dies': async (ctx, inst, vip) => {
+    const web = ctx.cluster.inv.web[0];
+    if (!web) return skipped('backend-dies', inst, vip, ctx.probeHost, 'no web host in the inventory');
+    if (ctx.cluster.inv.web.length < 2) return skipped('backend-dies', inst, vip, ctx.probeHost, 'one web host only: nothing could take over');
+    const bound = backendFailureBound();
+    try {
+      const r = await measure(ctx, inst, vip, {
+        id: 'backend-dies',
+        target: inst.master,
+        expectTo: null,
+        bound,
+        windowMs: 4000,
+        inject: () => mustExec(ctx, web.name, 'systemctl kill --signal=SIGKILL nginx.service'),
+        stays: inst.master,
+      });
+      r.target = web.name;
+      r.notes.push(`nginx killed on ${web.name}; the VIP must stay on ${inst.master}`);
+      return r;
+    } finally {
+      await mustExec(ctx, web.name, 'systemctl reset-failed nginx.service 2>/dev/null; systemctl start nginx.service');
+    }
+  },
+
+  recovery: async (ctx, inst, vip) => {
+    const M = inst.master;
+    const B = backupOf(inst);
+    // Setup (not measured): the master's haupd is stopped and the backup holds the VIP.
+    await mustExec(ctx, M, 'systemctl stop haupd.service');
+    if (!(await waitHolder(ctx, inst, B, 15_000))) {
+      await mustExec(ctx, M, 'systemctl start haupd.service');
+      return skipped('recovery', inst, vip, ctx.probeHost, `setup failed: ${B} did not take the VIP after ${M}'s haupd stopped`);
+    }
+    await sleep(1000);
+    const bound = recoveryBound(inst);
+    const r = await measure(ctx, inst, vip, {
+      id: 'recovery',
+      target: M,
+      expectTo: inst.preempt ? M : null,
+      bound,
+      windowMs: inst.preempt ? bound.vipMs! * 2 : STARTUP_MS + masterDownMs(inst, masterPriority(inst)) + 1000,
+      inject: () => mustExec(ctx, M, 'systemctl start haupd.service'),
+      stays: B,
+    });
+    if (!inst.preempt) {
+      r.notes.push(`nopreempt: ${M} returned as backup`);
+      await restoreMaster(ctx, inst);
+    }
+    return r;
+  },
+
+  'split-brain': async (ctx, inst, vip) => {
+    const M = inst.master;
+    const B = backupOf(inst);
+    const b = splitBrainBound(inst);
+    const bound: Bound = { vipMs: b.healMs, gapMs: null, failedMax: null, basis: `dual master within ${b.dualMs} ms, single again within ${b.healMs} ms of the heal` };
+    const watch = new VipWatch(ctx.cluster, inst, vip).start();
+    await sleep(300);
+    watch.mark();
+    const r = skipped('split-brain', inst, vip, ctx.probeHost, '');
+    r.reasons = [];
+    r.bound = bound;
+    r.expectTo = M;
+    let blocked = false;
+    try {
+      await ctx.driver.blockVrrp(M, B);
+      blocked = true;
+      while (watch.now() < b.dualMs * 2 && watch.firstDual() === null) await sleep(25);
+      const dual = watch.firstDual();
+      const statuses = await Promise.all([M, B].map((h) => haupdStatusOf(ctx.cluster, h).catch(() => null)));
+      const masters = statuses.filter((s) => s?.instances.find((i) => i.name === inst.name)?.state === 'master').length;
+      if (dual === null) r.reasons.push(`no dual master within ${b.dualMs * 2} ms of blocking VRRP`);
+      else r.notes.push(`dual master detected ${Math.round(dual)} ms after VRRP was blocked: ${M} and ${B} both hold ${vip}${masters === 2 ? '; haupd on both says master' : ''}`);
+      if (dual !== null && dual > b.dualMs) r.reasons.push(`dual master only after ${Math.round(dual)} ms, bound ${b.dualMs} ms`);
+    } finally {
+      if (blocked) await ctx.driver.unblockVrrp(M, B);
+    }
+    const healAt = watch.now();
+    while (watch.now() < healAt + b.healMs * 3 && watch.firstSingle(healAt) === null) await sleep(25);
+    await watch.stop();
+    const single = watch.firstSingle(healAt);
+    r.vipMovedAfterMs = single === null ? null : Math.round(single - healAt);
+    if (single === null) r.reasons.push('still two VIP holders after the heal');
+    else if (single - healAt > b.healMs) r.reasons.push(`single holder only ${Math.round(single - healAt)} ms after the heal, bound ${b.healMs} ms`);
+    r.ok = r.reasons.length === 0;
+    return r;
+  },
+};
+
+/** The master's haupd running again; with nopreempt a planned restart of the backup hands the VIP back. */
+async function restoreMaster(ctx: Ctx, inst: VrrpInstance): Promise<void> {
+  const M = inst.master;
+  await mustExec(ctx, M, 'systemctl start haupd.service');
+  if (!inst.preempt) {
+    await sleep(STARTUP_MS);
+    for (const b of inst.backups) await mustExec(ctx, b, 'systemctl restart haupd.service');
+  }
+}

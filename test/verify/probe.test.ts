@@ -1,0 +1,59 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseProbeOutput, probeScript, probeStats, type ProbeSample } from '../../src/verify/probe.ts';
+
+const at = (ms: number, ok = true): ProbeSample => ({ startMs: 1000 + ms, ok, code: ok ? 200 : 0, durationMs: 2 });
+const every20 = (from: number, to: number, ok = true) => Array.from({ length: (to - from) / 20 }, (_, i) => at(from + i * 20, ok));
+
+test('script: a background request every 20 ms, bounded by time and a stop file, one line per request', () => {
+  const s = probeScript({ url: 'http://198.18.0.3:80/', maxSeconds: 12.5, stopFile: '/tmp/.p1' });
+  assert.match(s, /end=\$\(\( \$\(date \+%s%N\) \+ 12500000000 \)\)/);
+  assert.match(s, /while \[ ! -e \/tmp\/\.p1 \]; do/);
+  assert.match(s, /curl -s -o \/dev\/null -w '%\{http_code\} %\{time_total\}' --max-time 1 http:\/\/198\.18\.0\.3:80\/\); echo "@p \$now \$r" \) &/);
+  assert.match(s, /sleep 0\.020\n/);
+  assert.match(s, /wait\nrm -f \/tmp\/\.p1\necho "@p end"$/);
+});
+
+test('parse: ns timestamps to ms, sorted, codes, durations; garbage ignored; completeness from the end marker', () => {
+  const out = ['@p 1700000000040000000 200 0.004', 'junk', '@p 1700000000000000000 000 1.001', '@p 1700000000020000000 502 0.010', ''].join('\n');
+  const p = parseProbeOutput(out);
+  assert.equal(p.complete, false);
+  assert.deepEqual(
+    p.samples.map((s) => [s.startMs, s.code, s.ok, Math.round(s.durationMs)]),
+    [
+      [1700000000000, 0, false, 1001],
+      [1700000000020, 502, false, 10],
+      [1700000000040, 200, true, 4],
+    ],
+  );
+  assert.equal(parseProbeOutput(out + '@p end\n').complete, true);
+});
+
+test('stats: all successful -> 0 failed, the longest gap is the period', () => {
+  const s = probeStats(every20(0, 1000));
+  assert.deepEqual([s.total, s.failed, s.longestGapMs, s.firstFailMs, s.lastFailMs, s.windowMs], [50, 0, 20, null, null, 980]);
+});
+
+test('stats: a failed run in the middle -> failed count and the gap between the successes around it', () => {
+  const samples = [...every20(0, 400), ...every20(400, 700, false), ...every20(700, 1000)];
+  const s = probeStats(samples);
+  assert.equal(s.failed, 15);
+  assert.equal(s.longestGapMs, 700 - 380);
+  assert.deepEqual([s.firstFailMs, s.lastFailMs], [400, 680]);
+  assert.deepEqual(s.failCodes, { '000': 15 });
+});
+
+test('stats: failures at the end count as a gap up to the last request; none successful -> the whole window', () => {
+  const tail = probeStats([...every20(0, 200), ...every20(200, 600, false)]);
+  assert.equal(tail.longestGapMs, 580 - 180);
+  const none = probeStats(every20(0, 300, false));
+  assert.deepEqual([none.failed, none.longestGapMs], [15, 280]);
+  const lead = probeStats([...every20(0, 100, false), ...every20(100, 200)]);
+  assert.equal(lead.longestGapMs, 100);
+  assert.deepEqual(probeStats([]), { total: 0, failed: 0, longestGapMs: 0, firstFailMs: null, lastFailMs: null, failCodes: {}, windowMs: 0 });
+});
+
+test('stats: out-of-order completion does not matter (samples are sorted by start)', () => {
+  const s = probeStats(parseProbeOutput(['@p 60000000 200 0.1', '@p 20000000 200 0.9', '@p 40000000 000 1.0', '@p end'].join('\n')).samples);
+  assert.deepEqual([s.total, s.failed, s.longestGapMs], [3, 1, 40]);
+});
