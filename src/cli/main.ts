@@ -3,6 +3,8 @@ import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
 import { EXIT, exitCodeOf, formatError } from '../util/errors.ts';
 import { registerInventory } from './inventory.ts';
+import { registerLab } from './lab.ts';
+import { registerDeploy } from './deploy.ts';
 
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -14,6 +16,8 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerInventory(program);
+  registerLab(program);
+  registerDeploy(program);
   return program;
 }
 
