@@ -123,6 +123,8 @@ export interface OpenOptions {
 }
 
 interface RawSocket {
+  /** The native SocketWrap (raw-socket 1.8.x): its send() is a synchronous sendto(). */
+  wrap?: { send(buffer: Buffer, offset: number, length: number, address: string, cb: (bytes: number) => void): unknown };
   setOption(level: number, option: number, value: number | Buffer, length?: number): void;
   send(buffer: Buffer, offset: number, length: number, address: string, after: (error: Error | null, bytes: number) => void): unknown;
   on(event: 'message', cb: (buffer: Buffer, source: string) => void): unknown;
@@ -194,6 +196,18 @@ export async function openVrrpSocket(ifname: string, opts: OpenOptions = {}): Pr
         packet = Buffer.concat([vrrpIpHeader(primary, dst, payload.length), payload]);
       } catch (err) {
         return Promise.reject(err as Error);
+      }
+      // Fast path: sendto() right now on the non-blocking socket (half the CPU of raw-socket's
+      // queue, measured 9-13 us vs 23-30 us per send, and no extra event-loop turn before the
+      // advert leaves). Only a full socket buffer falls back to the queue, which waits for POLLOUT.
+      if (sock.wrap && pending.size === 0) {
+        try {
+          sock.wrap.send(packet, 0, packet.length, dst, () => {});
+          return Promise.resolve();
+        } catch (err) {
+          const message = (err as Error).message;
+          if (!/temporarily unavailable|No buffer space/i.test(message)) return Promise.reject(new Error(`send to ${dst} on ${ifname}: ${message}`));
+        }
       }
       return new Promise<void>((resolve, reject) => {
         const fail = (err: Error): void => {
