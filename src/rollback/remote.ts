@@ -1,0 +1,151 @@
+// Rollback's effects on one host: read the deploy journals (with after-images and rollback
+// marks) from /var/lib/haup/journal, read the current state of services, and apply a plan.
+import { shq, type Connection } from '../connectors/connection.ts';
+import { capturePathStates, parseAfter, serializeAfter, type PathState } from '../engine/after.ts';
+import { restorePreImage } from '../engine/files.ts';
+import { REMOTE_JOURNAL_ROOT, parseJournal } from '../engine/journal.ts';
+import type { ServiceFact } from '../facts/types.ts';
+import { HostError } from '../util/errors.ts';
+import type { DeployEntry, HostJournals, HostRollbackPlan } from './plan.ts';
+
+export const ROLLBACK_MARK = 'rollback.json';
+const MARK = '@@haup';
+
+/** Pure: the script that prints every journal, after-image and rollback mark (base64, one per line). */
+export function readJournalsScript(root = REMOTE_JOURNAL_ROOT): string {
+  return [
+    `root=${shq(root)}`,
+    `if [ -d "$root" ]; then for d in "$root"/*/; do`,
+    '  id=$(basename "$d"); [ -f "$d/journal.json" ] || continue',
+    `  for f in journal after ${ROLLBACK_MARK.replace('.json', '')}; do`,
+    `    [ -f "$d/$f.json" ] && { echo "${MARK} $f $id"; base64 -w0 "$d/$f.json" || exit 1; echo; }`,
+    '  done',
+    'done; fi',
+    `echo '${MARK} end'`,
+  ].join('\n');
+}
+
+export function parseJournalsOutput(host: string, out: string): HostJournals {
+  const lines = out.split('\n');
+  if (!lines.includes(`${MARK} end`)) throw new HostError(host, 'the journal listing is truncated');
+  const byId = new Map<string, Partial<DeployEntry>>();
+  for (let i = 0; i < lines.length; i++) {
+    const m = new RegExp(`^${MARK} (journal|after|rollback) (\\S+)$`).exec(lines[i]!);
+    if (!m) continue;
+    const text = Buffer.from(lines[++i] ?? '', 'base64').toString('utf8');
+    const e = byId.get(m[2]!) ?? {};
+    try {
+      if (m[1] === 'journal') e.record = parseJournal(text);
+      else if (m[1] === 'after') e.after = parseAfter(text);
+      else {
+        const r = parseAfter(text);
+        e.rolledBack = { at: r.capturedAt, files: r.files };
+      }
+    } catch (err) {
+      throw new HostError(host, `unreadable ${m[1]} of deploy ${m[2]}: ${(err as Error).message}`);
+    }
+    byId.set(m[2]!, e);
+  }
+  const deploys: DeployEntry[] = [...byId.values()]
+    .filter((e): e is Partial<DeployEntry> & { record: DeployEntry['record'] } => e.record !== undefined)
+    .map((e) => ({ record: e.record, after: e.after ?? null, rolledBack: e.rolledBack ?? null }))
+    .sort((a, b) => (a.record.deployId < b.record.deployId ? -1 : 1));
+  return { host, deploys };
+}
+
+export async function readJournals(conn: Connection, root = REMOTE_JOURNAL_ROOT): Promise<HostJournals> {
+  const r = await conn.exec('sh -s', { stdin: readJournalsScript(root), timeoutMs: 120_000 });
+  if (r.code !== 0) throw new HostError(conn.host, `cannot read the deploy journals in ${root}: ${r.stderr.toString().trim()}`);
+  return parseJournalsOutput(conn.host, r.stdout.toString('latin1'));
+}
+
+export async function serviceStates(conn: Connection, names: string[]): Promise<Record<string, ServiceFact>> {
+  if (names.length === 0) return {};
+  const script = names.map((n) => `printf '%s|%s|%s\\n' ${shq(n)} "$(systemctl is-enabled ${shq(n)} 2>/dev/null)" "$(systemctl is-active ${shq(n)} 2>/dev/null)"`).join('\n');
+  const r = await conn.exec(script);
+  const out: Record<string, ServiceFact> = {};
+  for (const line of r.stdout.toString().split('\n')) {
+    const [name, enabled, active] = line.split('|');
+    if (name) out[name] = { enabled: enabled || 'not-found', active: active || 'inactive' };
+  }
+  return out;
+}
+
+export interface HostOutcome {
+  host: string;
+  ok: boolean;
+  /** What was done, in order (for the report). */
+  done: string[];
+  error?: string;
+}
+
+async function must(conn: Connection, cmd: string, done: string[], timeoutMs = 120_000): Promise<void> {
+  const r = await conn.exec(cmd, { timeoutMs });
+  if (r.code !== 0) throw new HostError(conn.host, `\`${cmd}\` exited ${r.code}: ${(r.stderr.toString().trim() || r.stdout.toString().trim()).split('\n').slice(-5).join(' ')}`);
+  done.push(cmd);
+}
+
+/** Apply one host's plan, then mark its undone deploys as rolled back (with the state left). */
+export async function applyHostRollback(conn: Connection, plan: HostRollbackPlan, rollbackId: string, root = REMOTE_JOURNAL_ROOT): Promise<HostOutcome> {
+  const done: string[] = [];
+  try {
+    for (const s of plan.stopFirst) await must(conn, `systemctl stop ${shq(s)}`, done);
+    for (const a of plan.files) {
+      switch (a.kind) {
+        case 'write':
+        case 'symlink': {
+          const pre = a.kind === 'write' ? a.pre : { path: a.path, state: 'symlink' as const, target: a.target };
+          const out = await restorePreImage(conn, pre, rollbackId);
+          if (!out.ok) throw new HostError(conn.host, `cannot restore ${a.path}: ${out.message}`);
+          done.push(a.kind === 'write' ? `restored ${a.path} (${a.pre.content.length} bytes, ${a.pre.mode.toString(8).padStart(4, '0')} ${a.pre.owner}:${a.pre.group})` : `restored ${a.path} -> ${a.target}`);
+          break;
+        }
+        case 'remove':
+          await must(conn, `rm -f -- ${shq(a.path)}`, done);
+          break;
+        case 'remove-dir': {
+          const r = await conn.exec(`rmdir -- ${shq(a.path)}`);
+          done.push(r.code === 0 ? `rmdir ${a.path}` : `left ${a.path}: not empty (files haup does not manage)`);
+          break;
+        }
+        case 'dir-attrs':
+          await must(conn, `chmod ${a.mode.toString(8).padStart(4, '0')} ${shq(a.path)} && chown ${shq(a.owner)}:${shq(a.group)} ${shq(a.path)}`, done);
+          break;
+        case 'leave':
+          done.push(`left ${a.path}: ${a.why}`);
+          break;
+      }
+    }
+    if (plan.daemonReload) await must(conn, 'systemctl daemon-reload', done);
+    if (plan.packages.length > 0) {
+      const apt = 'DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120';
+      await must(conn, `${apt} purge -y -q ${plan.packages.map(shq).join(' ')}`, done, 600_000);
+      await must(conn, `${apt} autoremove --purge -y -q`, done, 600_000);
+    }
+    for (const s of plan.services) {
+      const n = shq(s.name);
+      if (s.enable === true) await must(conn, `systemctl enable ${n}`, done);
+      if (s.enable === false) await must(conn, `systemctl disable ${n}`, done);
+      if (s.state === 'started') await must(conn, `systemctl start ${n}`, done);
+      if (s.state === 'stopped') await must(conn, `systemctl stop ${n}`, done);
+      if (s.state === 'reloaded') await must(conn, `systemctl reload ${n}`, done);
+      if (s.state === 'restarted') await must(conn, `systemctl restart ${n}`, done);
+    }
+    await markRolledBack(conn, plan, root);
+    return { host: conn.host, ok: true, done };
+  } catch (e) {
+    return { host: conn.host, ok: false, done, error: (e as Error).message };
+  }
+}
+
+async function markRolledBack(conn: Connection, plan: HostRollbackPlan, root: string): Promise<void> {
+  const paths = [...new Set([...plan.files.map((f) => f.path), ...plan.unchanged])];
+  const files: PathState[] = await capturePathStates(conn, paths);
+  const at = new Date().toISOString();
+  for (const id of plan.undo) {
+    const text = serializeAfter({ deployId: id, host: conn.host, capturedAt: at, files });
+    const dir = `${root}/${id}`;
+    const r = await conn.exec('sh -s', { stdin: `umask 077 && cat > ${shq(`${dir}/${ROLLBACK_MARK}`)} <<'HAUP_MARK_EOF'\n${text}HAUP_MARK_EOF\n` });
+    if (r.code !== 0) throw new HostError(conn.host, `cannot mark deploy ${id} as rolled back: ${r.stderr.toString().trim()}`);
+  }
+}
