@@ -84,6 +84,7 @@ export function registerVerify(program: Command): void {
     .option('--split-brain', 'also block VRRP between the LBs (lab only), show the dual master, heal')
     .option('--only <ids>', `failover scenarios to run (comma separated: ${Object.keys(SCENARIO_TITLES).join(', ')})`)
     .option('--faults <how>', 'how faults are made: auto (the lab hooks when the inventory is the running lab), lab, ssh', 'auto')
+    .option('--lab-state-dir <dir>', "the lab's state directory, for its fault hooks (default /var/lib/haup/lab)")
     .option('--json', 'print the results as JSON on stdout (progress on stderr)')
     .addHelpText('after', '\nExit codes: 0 every check passed, 1 a check or scenario failed, 2 bad input.')
     .action(async (file: string, opts: VerifyOptions) => {

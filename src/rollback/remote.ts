@@ -90,6 +90,8 @@ export async function applyHostRollback(conn: Connection, plan: HostRollbackPlan
   const done: string[] = [];
   try {
     for (const s of plan.stopFirst) await must(conn, `systemctl stop ${shq(s)}`, done);
+    // Disable while the unit file is still there (the files step may remove it).
+    for (const s of plan.services) if (s.enable === false) await must(conn, `systemctl disable ${shq(s.name)}`, done);
     for (const a of plan.files) {
       switch (a.kind) {
         case 'write':
@@ -125,7 +127,6 @@ export async function applyHostRollback(conn: Connection, plan: HostRollbackPlan
     for (const s of plan.services) {
       const n = shq(s.name);
       if (s.enable === true) await must(conn, `systemctl enable ${n}`, done);
-      if (s.enable === false) await must(conn, `systemctl disable ${n}`, done);
       if (s.state === 'started') await must(conn, `systemctl start ${n}`, done);
       if (s.state === 'stopped') await must(conn, `systemctl stop ${n}`, done);
       if (s.state === 'reloaded') await must(conn, `systemctl reload ${n}`, done);

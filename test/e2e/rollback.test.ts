@@ -1,0 +1,125 @@
+// End-to-end `haup rollback` on a lab of its own (name hrbk, 198.18.65.0/24, state in a temp dir;
+// the shared lab is never touched). Fresh hosts; web7 has a page of its own before haup arrives.
+//   deploy v1, deploy v2 (another upstream method and proxy_params), rollback -> every managed
+//   file's sha256 (and mode, owner) is its value after v1, and verify passes
+//   a hand edit of a managed file -> rollback refuses, lists the file, changes nothing
+//   --force --to FIRST -> every file haup created is gone, the page it replaced is back
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { labDown, labUp } from '../../src/lab/lab.ts';
+import { bundleHaupd } from '../../src/vrrp/bundle.ts';
+import { ownLab } from './haup-lab.ts';
+
+const lab = ownLab('hrbk', '198.18.65', 'rollback.test.ts');
+const HOSTS = ['web7', 'web8', 'lb5', 'lb6'];
+const MANAGED: Record<'web' | 'lb', string[]> = {
+  web: ['/var/www/html/index.html'],
+  lb: [
+    '/etc/nginx/conf.d/haup-lb.conf',
+    '/etc/nginx/haup-proxy-params',
+    '/etc/nginx/sites-enabled/default',
+    '/etc/haup/haupd.yml',
+    '/etc/haup/secrets/VI_1.pass',
+    '/etc/haup/checks/nginx',
+    '/etc/systemd/system/haupd.service',
+    '/opt/haup/bin/haupd',
+    '/opt/haup/lib/haupd.cjs',
+  ],
+};
+const OLD_PAGE = '<h1>the page web7 had before haup</h1>';
+const managed = (h: string) => MANAGED[h.startsWith('web') ? 'web' : 'lb'];
+
+/** Per managed path: "sha256 mode owner:group" for files, "-> target" for links, "absent". */
+async function snapshot(): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const h of HOSTS) {
+    const text = await lab.sh(
+      h,
+      `for p in ${managed(h).join(' ')}; do if [ -L "$p" ]; then echo "$p -> $(readlink "$p")"; elif [ -f "$p" ]; then echo "$p $(sha256sum < "$p" | cut -c1-64) $(stat -c '%a %U:%G' "$p")"; else echo "$p absent"; fi; done`,
+    );
+    for (const line of text.trim().split('\n')) out[`${h}:${line.split(' ')[0]}`] = line.split(' ').slice(1).join(' ');
+  }
+  return out;
+}
+
+let v1 = '';
+let v2 = '';
+const ids: string[] = [];
+let before0: Record<string, string> = {};
+
+before(async () => {
+  await bundleHaupd(lab.artifact);
+  await labUp({ ...lab.opts, topology: lab.topology });
+  // A page web7 served before haup: rollback of the first deploy must bring it back, mode and all.
+  await lab.sh('web7', `mkdir -p /var/www/html && printf '%s\\n' '${OLD_PAGE}' > /var/www/html/index.html && chmod 640 /var/www/html/index.html`);
+  v1 = lab.inventory('v1.yml');
+  v2 = lab.inventory('v2.yml', (t) => t.replace('nginx:\n  listen: 80', 'nginx:\n  listen: 80\n  upstream: { method: least_conn }\n  proxy_params: { read_timeout: 90, buffering: false }'));
+  before0 = await snapshot();
+});
+
+after(async () => {
+  await labDown(lab.opts).catch(() => {});
+  rmSync(lab.work, { recursive: true, force: true });
+});
+
+const deployId = (stderr: string) => /RECAP {2}deploy (\S+)/.exec(stderr)?.[1] ?? assert.fail(`no deploy id in:\n${stderr}`);
+
+test('deploy v1, deploy v2, rollback: every managed file is as after v1 (sha256, mode, owner), and verify passes', async () => {
+  const d1 = await lab.haup(['deploy', v1, '--json']);
+  assert.equal(d1.code, 0, d1.stderr);
+  ids.push(deployId(d1.stderr));
+  const after1 = await snapshot();
+  const d2 = await lab.haup(['deploy', v2, '--json']);
+  assert.equal(d2.code, 0, d2.stderr);
+  ids.push(deployId(d2.stderr));
+  const after2 = await snapshot();
+  const changed = Object.keys(after1).filter((k) => after1[k] !== after2[k]).sort();
+  assert.deepEqual(changed, ['lb5:/etc/nginx/conf.d/haup-lb.conf', 'lb5:/etc/nginx/haup-proxy-params', 'lb6:/etc/nginx/conf.d/haup-lb.conf', 'lb6:/etc/nginx/haup-proxy-params']);
+
+  const list = await lab.haup(['rollback', v2, '--list']);
+  assert.equal(list.code, 0, list.stderr);
+  assert.match(list.stdout, new RegExp(`^${ids[0]} .* in force$`, 'm'));
+  assert.match(list.stdout, new RegExp(`^${ids[1]} .* in force$`, 'm'));
+
+  const r = await lab.haup(['rollback', v2]);
+  process.stdout.write(r.stdout.replace(/^/gm, '# '));
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, new RegExp(`^rolling back to the state before ${ids[1]}$`, 'm'));
+  // BACKUP LB first, then the master.
+  assert.ok(r.stdout.indexOf('[lb6] ROLLED BACK') < r.stdout.indexOf('[lb5] ROLLED BACK'), r.stdout);
+  assert.match(r.stdout, /^verify: all 10 checks passed$/m);
+  assert.deepEqual(await snapshot(), after1);
+  const list2 = await lab.haup(['rollback', v2, '--list']);
+  assert.match(list2.stdout, new RegExp(`^${ids[1]} .* rolled back `, 'm'));
+});
+
+test('a managed file edited by hand: rollback refuses, names it, and changes nothing', async () => {
+  await lab.sh('lb6', "echo '# tuned by hand' >> /etc/nginx/haup-proxy-params");
+  const edited = await snapshot();
+  const r = await lab.haup(['rollback', v1]);
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  assert.match(r.stderr, new RegExp(`^error: refusing to roll back ${ids[0]}: 1 managed file was changed since haup wrote it:$`, 'm'));
+  assert.match(r.stderr, /^ {2}lb6: \/etc\/nginx\/haup-proxy-params: changed since haup wrote it \(as the rollback of \S+ left it\); now file sha256 \w+ 0644 root:root, haup left file sha256 \w+ 0644 root:root$/m);
+  assert.match(r.stderr, /^hint: .*--force$/m);
+  assert.deepEqual(await snapshot(), edited);
+});
+
+test('--force --to the first deploy: everything haup created is gone, the page it replaced is back', async () => {
+  const r = await lab.haup(['rollback', v1, '--force', '--to', ids[0]!]);
+  process.stdout.write(r.stdout.replace(/^/gm, '# '));
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /verify skipped: no earlier deploy is in force/);
+  const now = await snapshot();
+  assert.deepEqual(now, before0);
+  assert.match(before0['web7:/var/www/html/index.html']!, / 640 root:root$/);
+  for (const h of ['lb5', 'lb6']) {
+    assert.equal((await lab.sh(h, 'systemctl is-active haupd || true')).trim(), 'inactive');
+    assert.equal((await lab.sh(h, 'ls /etc/haup /opt/haup 2>&1 | grep -c "No such file" || true')).trim(), '2');
+    assert.equal((await lab.sh(h, `ip -4 -o addr show dev eth0 | grep -c ' ${lab.vip}/' || true`)).trim(), '0');
+  }
+  assert.equal((await lab.sh('web7', 'cat /var/www/html/index.html')).trim(), OLD_PAGE);
+  const again = await lab.haup(['rollback', v1]);
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /nothing to roll back/);
+});
