@@ -21,6 +21,7 @@ import type { DaemonStatus } from '../../src/vrrp/status.ts';
 const out = (o: Record<string, unknown>): void => void process.stdout.write(JSON.stringify({ t: Date.now(), ...o }) + '\n');
 
 let sock: VrrpSocket | undefined;
+const extras: VrrpSocket[] = [];
 const received: { from: string; packet: Buffer }[] = [];
 const watches: LinkWatch[] = [];
 const garps = new Map<string, GarpRun>();
@@ -33,6 +34,13 @@ type Cmd = { id: number; op: string; [k: string]: unknown };
 
 async function handle(c: Cmd): Promise<unknown> {
   switch (c.op) {
+    case 'openExtra': {
+      // A second socket on another interface: what it receives shows SO_BINDTODEVICE at work.
+      const extra = await openVrrpSocket(String(c.ifname));
+      extras.push(extra);
+      extra.onPacket((_packet, from) => out({ ev: 'extra-packet', ifname: extra.ifname, from }));
+      return { primary: extra.primary };
+    }
     case 'open': {
       sock = await openVrrpSocket(String(c.ifname));
       sock.onPacket((packet, from) => {
@@ -121,6 +129,7 @@ async function handle(c: Cmd): Promise<unknown> {
       for (const w of watches) w.stop();
       guard?.stop();
       sock?.close();
+      for (const e of extras) e.close();
       for (const g of garps.values()) g.cancel();
       await metrics?.close();
       setTimeout(() => process.exit(0), 10);

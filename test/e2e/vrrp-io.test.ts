@@ -112,6 +112,13 @@ test('raw VRRP socket: multicast and unicast on the wire with TTL 255, TOS 0xc0,
   assert.equal(opened.primary, `${NET}.1`);
   assert.ok(opened.ifindex > 0);
   await b.call('open', { ifname: 'eth0' });
+  // b has a second interface with a socket of its own: bound to that device, it must not see
+  // the adverts arriving on eth0 (SO_BINDTODEVICE, IP_MULTICAST_ALL 0).
+  await lab.run('b', 'ip', ['link', 'add', 'x0', 'type', 'veth', 'peer', 'name', 'x1']);
+  await lab.run('b', 'ip', ['addr', 'add', '198.18.147.2/24', 'dev', 'x0']);
+  await lab.run('b', 'ip', ['link', 'set', 'x0', 'up']);
+  await lab.run('b', 'ip', ['link', 'set', 'x1', 'up']);
+  assert.deepEqual(await b.call('openExtra', { ifname: 'x0' }), { primary: '198.18.147.2' });
   assert.match(await lab.run('b', 'ip', ['maddr', 'show', 'dev', 'eth0']), /224\.0\.0\.18/);
 
   const m1 = advert(47, 100, `${NET}.100`);
@@ -152,8 +159,9 @@ test('raw VRRP socket: multicast and unicast on the wire with TTL 255, TOS 0xc0,
   assert.equal(lines.filter((l) => l.includes(`${NET}.1 > 224.0.0.18: VRRPv3, Advertisement, vrid 47`)).length, 2, wire);
   assert.equal(lines.filter((l) => l.includes(`${NET}.1 > ${NET}.2: VRRPv3, Advertisement, vrid 48, prio 102`)).length, 1, wire);
 
-  // No multicast loop: a never saw its own adverts.
+  // No multicast loop: a never saw its own adverts; b's socket on x0 saw nothing from eth0.
   assert.equal(a.events.filter((e) => e.ev === 'packet').length, 0);
+  assert.equal(b.events.filter((e) => e.ev === 'extra-packet').length, 0);
 
   // Close leaves the group and fails later sends instead of reopening a socket.
   assert.deepEqual(await b.call('close'), { closed: true });
