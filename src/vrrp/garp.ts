@@ -13,6 +13,8 @@
 // holds for more than ~1 s (under systemd the unit's cgroup is killed anyway). At most
 // MAX_ARPING_PER_BURST processes per burst: with many VIPs each gets fewer copies (at least one).
 // The repeat burst starts `repeatDelayMs` after takeover (keepalived: 5 more after 5 s).
+// Call it after the VIPs are on the interface: arping binds to the VIP as source and fails
+// ("bind: Cannot assign requested address", exit 2, logged) for an address that is not local.
 // Cancel on release kills the arping processes and drops the pending repeat. Errors are logged,
 // never thrown: a missing arping must not stop a takeover.
 import { describeFailure, runCommand, silentLogger, type IoLogger } from './exec.ts';
