@@ -80,8 +80,15 @@ export function renderHaupdConfig(inv: Inventory, host: LbHost): string {
   });
 }
 
-export function renderHaupdUnit(): string {
-  return renderTemplate('haupd/haupd.service.hbs', { bin: HAUPD_BIN, config: HAUPD_CONFIG });
+/** The PASS files this LB's haupd reads (one per instance with PASS auth). */
+function passInstances(inv: Inventory, host: LbHost): VrrpInstance[] {
+  return instancesOf(inv, host).filter((i) => i.auth.type === 'PASS');
+}
+
+/** Pure: the unit for one LB (its LoadCredential lines name that LB's PASS files). */
+export function renderHaupdUnit(inv: Inventory, host: LbHost): string {
+  const credentials = passInstances(inv, host).map((i) => ({ id: posix.basename(secretFileFor(i.name)), path: secretFileFor(i.name) }));
+  return renderTemplate('haupd/haupd.service.hbs', { bin: HAUPD_BIN, config: HAUPD_CONFIG, credentials, credentialsDir: '/run/credentials/haupd.service', secretsDir: HAUPD_SECRETS });
 }
 
 /** The PASS file's bytes (never shown: the task is marked secret). */
@@ -99,14 +106,13 @@ export function vrrpRole(inv: Inventory, host: LbHost, artifact: HaupdArtifact):
     op: { op: 'file', path: `${HAUPD_ROOT}/${f.path}`, content: f.content, mode: f.mode },
     notify: [RESTART_HAUPD],
   }));
-  const instances = instancesOf(inv, host);
-  const secretTasks: TaskSpec[] = instances
-    .filter((i) => i.auth.type === 'PASS')
-    .map((i) => ({
-      name: `VRRP PASS of ${i.name}`,
-      op: { op: 'file', path: secretFileFor(i.name), content: passFile(i), mode: 0o600, owner: 'root', group: 'root', secret: true },
-      notify: [RELOAD_HAUPD],
-    }));
+  // haupd sees a copy of each PASS file made when it starts (LoadCredential): a new PASS needs a
+  // restart, a reload would keep the old one.
+  const secretTasks: TaskSpec[] = passInstances(inv, host).map((i) => ({
+    name: `VRRP PASS of ${i.name}`,
+    op: { op: 'file', path: secretFileFor(i.name), content: passFile(i), mode: 0o600, owner: 'root', group: 'root', secret: true },
+    notify: [RESTART_HAUPD],
+  }));
   const checkTasks: TaskSpec[] = checksOf(inv, host).map((c) => ({
     name: `check script ${c.name}`,
     op: { op: 'file', path: checkScriptFor(c.name), content: checkScript(inv, c), mode: 0o755 },
@@ -129,7 +135,7 @@ export function vrrpRole(inv: Inventory, host: LbHost, artifact: HaupdArtifact):
       op: { op: 'file', path: HAUPD_CONFIG, content: renderHaupdConfig(inv, host), validate: `${HAUPD_BIN} --check-config %s` },
       notify: [RELOAD_HAUPD],
     },
-    { name: 'haupd systemd unit', op: { op: 'file', path: HAUPD_UNIT, content: renderHaupdUnit() }, notify: [RESTART_HAUPD] },
+    { name: 'haupd systemd unit', op: { op: 'file', path: HAUPD_UNIT, content: renderHaupdUnit(inv, host) }, notify: [RESTART_HAUPD] },
     { name: 'haupd enabled', op: { op: 'service', name: 'haupd.service', enabled: true } },
     {
       // Not running when the deploy began: start it on the files just written (daemon-reload

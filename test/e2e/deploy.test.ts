@@ -157,9 +157,11 @@ test('cold deploy from fresh hosts: webs, then lb6 (backup), then lb5 (master); 
   assert.equal((await sh('lb5', "stat -c '%a %U:%G' /etc/haup/secrets/VI_1.pass /etc/haup/secrets")).trim(), '600 root:root\n700 root:root');
   assert.equal((await sh('lb5', 'cat /etc/haup/secrets/VI_1.pass')).trim(), PASS);
   assert.equal((await sh('lb5', `grep -c -F -- '${PASS}' /etc/haup/haupd.yml || true`)).trim(), '0');
-  // haupd runs with only the two capabilities.
-  const caps = await sh('lb5', "grep -E '^Cap(Eff|Bnd|Amb)' /proc/$(systemctl show -p MainPID --value haupd)/status");
-  for (const l of caps.trim().split('\n')) assert.match(l, /:\s+0000000000003000$/, `CAP_NET_ADMIN|CAP_NET_RAW only: ${l}`);
+  // haupd runs as a user of its own with only the two capabilities.
+  const status = await sh('lb5', "grep -E '^(Uid|Cap(Eff|Bnd|Amb|Prm))' /proc/$(systemctl show -p MainPID --value haupd)/status");
+  const uid = /^Uid:\s+(\d+)/m.exec(status)?.[1];
+  assert.ok(uid !== undefined && uid !== '0', `haupd is not root (uid ${uid})`);
+  for (const l of status.trim().split('\n').filter((x) => x.startsWith('Cap'))) assert.match(l, /:\s+0000000000003000$/, `CAP_NET_ADMIN|CAP_NET_RAW only: ${l}`);
 
   await eventually('VIP on lb5 only', async () => JSON.stringify(await vipHolders()) === '["lb5"]');
   const pages = await viaVip(6);

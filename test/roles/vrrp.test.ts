@@ -67,8 +67,9 @@ test('haupd config: v3, unicast, rfc9568 checksum, no auth, metrics off', async 
   assert.equal(vrrpRole(inv, host, fakeArtifact).tasks.some((t) => t.op.op === 'file' && t.op.secret), false);
 });
 
-test('systemd unit (golden): only CAP_NET_RAW and CAP_NET_ADMIN, no new privileges, restart on failure, SIGHUP reload, release after stop', () => {
-  const unit = renderHaupdUnit();
+test('systemd unit (golden): own dynamic user, only CAP_NET_RAW and CAP_NET_ADMIN, PASS as a credential, restart on failure, SIGHUP reload, release after stop', async () => {
+  const { inv, host } = await lb('lb5');
+  const unit = renderHaupdUnit(inv, host);
   assert.equal(unit, golden('haupd.service'));
   const lines = unit.split('\n');
   for (const l of [
@@ -80,7 +81,16 @@ test('systemd unit (golden): only CAP_NET_RAW and CAP_NET_ADMIN, no new privileg
     'ExecStart=/opt/haup/bin/haupd --config /etc/haup/haupd.yml',
     'ExecStopPost=/opt/haup/bin/haupd --release --config /etc/haup/haupd.yml',
     'ProtectSystem=strict',
+    'DynamicUser=yes',
+    'LoadCredential=VI_1.pass:/etc/haup/secrets/VI_1.pass',
+    'BindReadOnlyPaths=/run/credentials/haupd.service:/etc/haup/secrets',
   ]) assert.ok(lines.includes(l), l);
+  assert.ok(!unit.includes(PASS));
+  // No PASS auth: no credentials at all.
+  const noAuth = await lb('lb5', (t) => t.replace(/\n\s+auth: \{[^\n]*\}/, ''));
+  const plain = renderHaupdUnit(noAuth.inv, noAuth.host);
+  assert.doesNotMatch(plain, /LoadCredential|BindReadOnlyPaths/);
+  assert.match(plain, /^DynamicUser=yes$/m);
 });
 
 test('vrrp role: the PASS in its own 0600 root file marked secret; config validated by haupd; handlers', async () => {
@@ -89,6 +99,8 @@ test('vrrp role: the PASS in its own 0600 root file marked secret; config valida
   const pass = fileTask(r.tasks, '/etc/haup/secrets/VI_1.pass');
   assert.deepEqual({ ...pass.op, content: undefined }, { op: 'file', path: '/etc/haup/secrets/VI_1.pass', content: undefined, mode: 0o600, owner: 'root', group: 'root', secret: true });
   assert.equal(content(pass), `${PASS}\n`);
+  // haupd holds a copy made at its start (LoadCredential): a new PASS restarts it.
+  assert.deepEqual(pass.notify, ['restart haupd']);
   assert.deepEqual(r.tasks.find((t) => t.op.op === 'directory' && t.op.path === '/etc/haup/secrets')!.op, { op: 'directory', path: '/etc/haup/secrets', mode: 0o700 });
   const cfg = fileTask(r.tasks, HAUPD_CONFIG);
   assert.equal(cfg.op.op === 'file' && cfg.op.validate, '/opt/haup/bin/haupd --check-config %s');
