@@ -240,8 +240,8 @@ test('gratuitous ARP: the peer replaces a stale MAC for the VIP; cancel stops th
   const first = times[0]!;
   const rel = times.map((t) => Math.round(t - first));
   console.log(`# garp on the wire (ms after the first): ${rel.join(', ')}`);
-  assert.ok(rel.slice(0, 5).every((t) => t < 200), `burst spread ${rel.slice(0, 5).join(',')}`);
-  assert.ok(rel.slice(5).every((t) => t >= 450 && t < 1200), `repeat at ${rel.slice(5).join(',')}`);
+  assert.ok(rel.slice(0, 5).every((t) => t < 400), `burst spread ${rel.slice(0, 5).join(',')}`);
+  assert.ok(rel.slice(5).every((t) => t >= 450 && t < 1500), `repeat at ${rel.slice(5).join(',')}`);
   dump.kill('SIGKILL');
 
   // A long burst plus a repeat, cancelled: done settles at once and no arping is left on a.
