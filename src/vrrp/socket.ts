@@ -8,8 +8,9 @@
 // Why IP_HDRINCL: raw-socket has no bind() and no sendmsg(), so without it the source of a unicast
 // advert would be whatever the routing table prefers (and could become a VIP of another subnet).
 // keepalived builds the IPv4 header itself for the same reason. With IP_HDRINCL the header we write
-// is what goes out: source = the interface's primary address, TTL 255, TOS 0xC0, protocol 112. The
-// kernel still fills in total length, header checksum and the IP id (we leave it 0).
+// is what goes out: source = the interface's primary address, TTL 255, TOS 0xC0, protocol 112
+// (built by ipv4.ts's encodeIpv4Packet). The kernel still rewrites total length and header
+// checksum and picks the IP id (we leave it 0).
 // The TTL/TOS/multicast-TTL options are set as well: harmless with IP_HDRINCL, and they keep the
 // socket right if someone turns IP_HDRINCL off.
 // Receiving: IP_ADD_MEMBERSHIP with struct ip_mreqn (group, address, ifindex) joins 224.0.0.18 on
@@ -18,9 +19,9 @@
 import { readFileSync } from 'node:fs';
 import { endianness } from 'node:os';
 import raw from '@neuralegion/raw-socket';
+import { encodeIpv4Packet, IPPROTO_VRRP, VRRP_TOS, VRRP_TTL } from './ipv4.ts';
 import { listIPv4 } from './vip.ts';
 
-export const VRRP_PROTOCOL = 112;
 export const VRRP_MULTICAST_GROUP = '224.0.0.18';
 
 // Linux <netinet/in.h>, <asm-generic/socket.h>
@@ -38,9 +39,6 @@ const IP_ADD_MEMBERSHIP = 35;
 const IP_DROP_MEMBERSHIP = 36;
 const IP_MULTICAST_ALL = 49;
 
-export const VRRP_TTL = 255;
-/** DSCP CS6 / precedence "internetwork control", as keepalived sends. */
-export const VRRP_TOS = 0xc0;
 /** Bound on sends waiting for the socket to become writable; beyond it a send fails at once. */
 const MAX_PENDING_SENDS = 256;
 
@@ -80,22 +78,6 @@ export function ipMreqn(group: string, address: string, ifindex: number): Buffer
   if (endianness() === 'LE') b.writeInt32LE(ifindex, 8);
   else b.writeInt32BE(ifindex, 8);
   return b;
-}
-
-/**
- * The 20-byte IPv4 header we send with IP_HDRINCL. Total length is filled in for readability; the
- * kernel overwrites it and the checksum, and picks the id because we leave it 0.
- */
-export function vrrpIpHeader(src: string, dst: string, payloadLength: number): Buffer {
-  const h = Buffer.alloc(20);
-  h[0] = 0x45; // version 4, IHL 5 words
-  h[1] = VRRP_TOS;
-  h.writeUInt16BE(20 + payloadLength, 2);
-  h[8] = VRRP_TTL;
-  h[9] = VRRP_PROTOCOL;
-  ipv4Bytes(src).copy(h, 12);
-  ipv4Bytes(dst).copy(h, 16);
-  return h;
 }
 
 export interface VrrpSocket {
@@ -138,7 +120,7 @@ export async function openVrrpSocket(ifname: string, opts: OpenOptions = {}): Pr
   const primary = opts.primary ?? info.primary;
   if (!primary) throw new Error(`interface ${ifname} has no IPv4 address to send VRRP adverts from`);
 
-  const sock = raw.createSocket({ protocol: VRRP_PROTOCOL, bufferSize: 65535 }) as unknown as RawSocket;
+  const sock = raw.createSocket({ protocol: IPPROTO_VRRP, bufferSize: 65535 }) as unknown as RawSocket;
   const packetListeners: ((packet: Buffer, from: string) => void)[] = [];
   const errorListeners: ((err: Error) => void)[] = [];
   const pending = new Set<(err: Error) => void>();
@@ -193,7 +175,8 @@ export async function openVrrpSocket(ifname: string, opts: OpenOptions = {}): Pr
       if (pending.size >= MAX_PENDING_SENDS) return Promise.reject(new Error(`VRRP socket on ${ifname}: ${MAX_PENDING_SENDS} sends pending`));
       let packet: Buffer;
       try {
-        packet = Buffer.concat([vrrpIpHeader(primary, dst, payload.length), payload]);
+        // The codec's header: TTL 255, TOS 0xC0, protocol 112, id 0 (the kernel picks one).
+        packet = encodeIpv4Packet(payload, { src: primary, dst });
       } catch (err) {
         return Promise.reject(err as Error);
       }

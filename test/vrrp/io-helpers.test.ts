@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatVip, parseIpAddrJson, parseVip } from '../../src/vrrp/vip.ts';
-import { ipMreqn, vrrpIpHeader } from '../../src/vrrp/socket.ts';
+import { ipMreqn } from '../../src/vrrp/socket.ts';
 import { arpingArgs, copiesPerVip } from '../../src/vrrp/garp.ts';
 import { monitorLineIfname } from '../../src/vrrp/track/link.ts';
 import { echoRequest, icmpChecksum, parseEchoReply } from '../../src/vrrp/track/gateway.ts';
@@ -37,12 +37,6 @@ test('parseIpAddrJson keeps IPv4 addresses in kernel order with the secondary fl
   ]);
   assert.deepEqual(parseIpAddrJson('not json'), []);
   assert.deepEqual(parseIpAddrJson('{}'), []);
-});
-
-test('VRRP IPv4 header: TOS 0xc0, TTL 255, protocol 112, addresses, length', () => {
-  const h = vrrpIpHeader('198.18.10.1', '224.0.0.18', 20);
-  assert.deepEqual([...h], [0x45, 0xc0, 0, 40, 0, 0, 0, 0, 255, 112, 0, 0, 198, 18, 10, 1, 224, 0, 0, 18]);
-  assert.throws(() => vrrpIpHeader('198.18.10.1', 'peer', 20), /not an IPv4 address: peer/);
 });
 
 test('struct ip_mreqn: group, local address, ifindex in host byte order', () => {
