@@ -16,6 +16,9 @@ import { startPartitionGuard, type PartitionGuard } from './track/gateway.ts';
 import { sendGratuitousArp, type GarpRun } from './garp.ts';
 import type { GarpWhy, InstanceEvent, VrrpState } from './instance.ts';
 import type { Logger } from './log.ts';
+import { releaseInstances } from './release.ts';
+import { openVrrpSocket, type OpenOptions, type VrrpSocket } from './socket.ts';
+import { addVips, removeVips, type Vip, type VipResult } from './vip.ts';
 import { createNotifier, type Notifier, type NotifyState as ScriptState } from './notify.ts';
 import { watchLink, type LinkWatch } from './track/link.ts';
 import { startTrackScript, type StartedTrackScript } from './track/script.ts';
@@ -40,7 +43,16 @@ export interface NotifyInfo {
   reason: string;
 }
 
-export interface DaemonIo {
+/** Sockets and addresses: the only parts of the daemon that touch the network namespace. */
+export interface NetIo {
+  openSocket(ifname: string, opts: OpenOptions): Promise<VrrpSocket>;
+  addVips(ifname: string, vips: readonly Vip[]): Promise<VipResult[]>;
+  removeVips(ifname: string, vips: readonly Vip[]): Promise<VipResult[]>;
+  /** Remove stale copies of these instances' VIPs (start, reload, --release). */
+  releaseStale(instances: readonly InstanceConfig[], log: Logger): Promise<string[]>;
+}
+
+export interface DaemonIo extends NetIo {
   startServices(config: HaupdConfig, status: () => HaupdStatus): Promise<void>;
   /** Apply a reloaded config's service settings (status socket path, metrics address). */
   reconfigure(old: HaupdConfig, next: HaupdConfig, status: () => HaupdStatus): Promise<void>;
@@ -170,6 +182,22 @@ export class IoServices implements DaemonIo {
 
   constructor(private readonly log: Logger) {
     this.notifier = createNotifier({ timeoutMs: NOTIFY_TIMEOUT_MS, log });
+  }
+
+  openSocket(ifname: string, opts: OpenOptions): Promise<VrrpSocket> {
+    return openVrrpSocket(ifname, opts);
+  }
+
+  addVips(ifname: string, vips: readonly Vip[]): Promise<VipResult[]> {
+    return addVips(ifname, vips);
+  }
+
+  removeVips(ifname: string, vips: readonly Vip[]): Promise<VipResult[]> {
+    return removeVips(ifname, vips);
+  }
+
+  releaseStale(instances: readonly InstanceConfig[], log: Logger): Promise<string[]> {
+    return releaseInstances(instances, log);
   }
 
   async startServices(config: HaupdConfig, status: () => HaupdStatus): Promise<void> {

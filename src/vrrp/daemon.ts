@@ -24,10 +24,9 @@ import { loadConfigFile, type HaupdConfig, type InstanceConfig } from './config.
 import { VrrpInstance, type Action, type InstanceEvent, type InstanceSnapshot, type VrrpState } from './instance.ts';
 import { createLogger, type Logger } from './log.ts';
 import { expectedInstance, newDropCounters, validateDatagram, type DropCounters, type ExpectedInstance } from './receive.ts';
-import { releaseInstances } from './release.ts';
-import { openVrrpSocket, VRRP_MULTICAST_GROUP, type VrrpSocket } from './socket.ts';
+import { VRRP_MULTICAST_GROUP, type VrrpSocket } from './socket.ts';
 import { SyncGroup } from './sync-group.ts';
-import { addVips, formatVip, removeVips } from './vip.ts';
+import { formatVip } from './vip.ts';
 import { formatDiagnostic } from '../util/errors.ts';
 import { IoServices, type DaemonIo, type Tracking, type TrackingStatus } from './daemon-io.ts';
 import type { DaemonStatus, InstanceStatus, VrrpStateName } from './status.ts';
@@ -121,7 +120,7 @@ export class Daemon {
     const c = this.config;
     this.log.info('starting', { config: c.file, instances: c.instances.map((i) => i.name), pid: process.pid, node: process.version });
     // Before anything else: a previous daemon killed with -9 may have left our VIPs behind.
-    await releaseInstances(c.instances, this.log);
+    await this.io.releaseStale(c.instances, this.log);
     await this.io.startServices(c, this.statusProvider());
     // The guard first: instances created while the gateway is unchecked start in Fault.
     this.io.startPartitionGuard(c.partitionGuard, (event) => this.broadcast(event));
@@ -211,7 +210,7 @@ export class Daemon {
   private async acquireIface(cfg: InstanceConfig): Promise<Iface> {
     let iface = this.ifaces.get(cfg.interface);
     if (!iface) {
-      const socket = await openVrrpSocket(cfg.interface, { excludeFromPrimary: this.allVipAddresses() });
+      const socket = await this.io.openSocket(cfg.interface, { excludeFromPrimary: this.allVipAddresses() });
       const created: Iface = { name: cfg.interface, socket, byVrid: new Map(), counters: newDropCounters(), users: 0 };
       socket.onPacket((packet) => this.onPacket(created, packet));
       socket.onError((err) => this.log.warn('socket_error', { interface: cfg.interface, error: err.message }));
@@ -343,7 +342,7 @@ export class Daemon {
     } catch (again) {
       // The machine cannot even take a fault: drop our VIPs by hand so nothing is held blindly.
       this.log.error('instance_broken', { instance: unit.cfg.name, error: again });
-      void removeVips(unit.cfg.interface, unit.cfg.vips);
+      void this.io.removeVips(unit.cfg.interface, unit.cfg.vips);
     }
   }
 
@@ -409,7 +408,7 @@ export class Daemon {
     const cfg = unit.cfg;
     switch (action.type) {
       case 'add-vips': {
-        const results = await addVips(cfg.interface, cfg.vips);
+        const results = await this.io.addVips(cfg.interface, cfg.vips);
         for (const r of results) {
           if (!r.ok) this.log.error('vip_add_failed', { instance: cfg.name, vip: formatVip(r.vip), interface: cfg.interface, error: r.error });
         }
@@ -418,7 +417,7 @@ export class Daemon {
       }
       case 'remove-vips': {
         this.io.cancelGarp(cfg.name);
-        const results = await removeVips(cfg.interface, cfg.vips);
+        const results = await this.io.removeVips(cfg.interface, cfg.vips);
         for (const r of results) {
           if (!r.ok) this.log.error('vip_remove_failed', { instance: cfg.name, vip: formatVip(r.vip), interface: cfg.interface, error: r.error });
         }
@@ -549,7 +548,7 @@ export class Daemon {
     await Promise.all(stops);
     // New and changed instances: clean up VIPs they may have left (e.g. a changed prefix) first.
     const fresh = [...restart, ...added];
-    await releaseInstances(fresh.filter((i) => !this.unitHoldsVips(i)), this.log);
+    await this.io.releaseStale(fresh.filter((i) => !this.unitHoldsVips(i)), this.log);
     await this.startInstances(fresh);
     this.schedule();
     this.reloads.ok++;

@@ -1,0 +1,290 @@
+// The daemon's wiring without root: two or more Daemon objects in this process, joined by a fake
+// wire (adverts as real IPv4 packets, through the real codec, receive validation and state
+// machine), fake VIPs, real timers. What the namespace e2e tests show end to end, here fast and
+// deterministic enough to check orders of events: VIPs added before the leaving master removes
+// its own, an exception in one instance isolated to it, reload keeping unchanged instances.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { loadConfigFile, type HaupdConfig } from '../../src/vrrp/config.ts';
+import type { HaupdConfigInput } from '../../src/vrrp/config-schema.ts';
+import { Daemon, type HaupdStatus } from '../../src/vrrp/daemon.ts';
+import type { DaemonIo, NetIo, Tracking } from '../../src/vrrp/daemon-io.ts';
+import type { InstanceEvent } from '../../src/vrrp/instance.ts';
+import { encodeIpv4Packet } from '../../src/vrrp/ipv4.ts';
+import { createLogger, type Logger } from '../../src/vrrp/log.ts';
+import type { VrrpSocket } from '../../src/vrrp/socket.ts';
+import type { Vip, VipResult } from '../../src/vrrp/vip.ts';
+
+type Entry = Record<string, unknown> & { event: string; host: string; t: number };
+
+/** One broadcast segment: every host's socket on it gets every packet but its own. */
+class Wire {
+  readonly events: Entry[] = [];
+  private readonly sockets = new Set<{ host: string; deliver: (p: Buffer) => void }>();
+  readonly t0 = performance.now();
+  cut = false;
+
+  record(host: string, event: string, fields: Record<string, unknown> = {}): void {
+    this.events.push({ host, event, t: performance.now() - this.t0, ...fields });
+  }
+
+  attach(host: string, deliver: (p: Buffer) => void): () => void {
+    const s = { host, deliver };
+    this.sockets.add(s);
+    return () => this.sockets.delete(s);
+  }
+
+  send(from: string, packet: Buffer): void {
+    if (this.cut) return;
+    for (const s of this.sockets) if (s.host !== from) setImmediate(() => s.deliver(Buffer.from(packet)));
+  }
+}
+
+/** A host: its primary address, its VIPs, its log lines, and the fake I/O it gives its daemon. */
+class Host {
+  readonly vips = new Set<string>();
+  readonly lines: Record<string, unknown>[] = [];
+  readonly log: Logger;
+  readonly tracking = new Map<string, (e: InstanceEvent) => void>();
+
+  constructor(
+    readonly name: string,
+    readonly address: string,
+    readonly wire: Wire,
+  ) {
+    this.log = createLogger({ level: 'debug', write: (l) => this.lines.push(JSON.parse(l) as Record<string, unknown>) });
+  }
+
+  net(): NetIo {
+    const host = this;
+    return {
+      async openSocket(ifname) {
+        const listeners: ((p: Buffer, from: string) => void)[] = [];
+        let closed = false;
+        const detach = host.wire.attach(host.name, (p) => {
+          if (!closed) for (const l of listeners) l(p, `${p[12]}.${p[13]}.${p[14]}.${p[15]}`);
+        });
+        const sock: VrrpSocket = {
+          ifname,
+          ifindex: 2,
+          primary: host.address,
+          get closed() {
+            return closed;
+          },
+          async send(dst, payload) {
+            if (closed) throw new Error('closed');
+            host.wire.send(host.name, encodeIpv4Packet(payload, { src: host.address, dst }));
+          },
+          onPacket: (cb) => void listeners.push(cb),
+          onError: () => undefined,
+          close() {
+            closed = true;
+            detach();
+          },
+        };
+        return sock;
+      },
+      async addVips(_ifname, vips) {
+        return vips.map((v) => host.vipOp('add', v));
+      },
+      async removeVips(_ifname, vips) {
+        return vips.map((v) => host.vipOp('remove', v));
+      },
+      async releaseStale(instances) {
+        const removed: string[] = [];
+        for (const i of instances) for (const v of i.vips) if (host.vips.delete(v.address)) removed.push(`${v.address}/${v.prefix}@${i.interface}`);
+        return removed;
+      },
+    };
+  }
+
+  vipOp(op: 'add' | 'remove', vip: Vip): VipResult {
+    const had = this.vips.has(vip.address);
+    if (op === 'add') this.vips.add(vip.address);
+    else this.vips.delete(vip.address);
+    this.wire.record(this.name, op === 'add' ? 'vip-add' : 'vip-remove', { vip: vip.address });
+    return { vip, ok: true, already: op === 'add' ? had : !had, durationMs: 0 };
+  }
+
+  io(): DaemonIo {
+    const host = this;
+    return {
+      ...this.net(),
+      async startServices() {},
+      async reconfigure() {},
+      async stopServices() {},
+      startTracking(cfg, emit): Tracking {
+        host.tracking.set(cfg.name, emit);
+        return { stop: () => host.tracking.delete(cfg.name), status: () => ({ effectivePriority: cfg.priority, items: [] }) };
+      },
+      startPartitionGuard() {},
+      stopPartitionGuard() {},
+      partitionGuardStatus: () => null,
+      garp: (cfg, why) => host.wire.record(host.name, 'garp', { instance: cfg.name, why }),
+      cancelGarp: () => undefined,
+      notify: (cfg, state) => host.wire.record(host.name, 'notify', { instance: cfg.name, state }),
+      drainNotify: async () => undefined,
+    };
+  }
+
+  transitions(instance?: string): Record<string, unknown>[] {
+    return this.lines.filter((l) => l.event === 'transition' && (instance === undefined || l.instance === instance));
+  }
+}
+
+async function until(what: string, check: () => boolean, timeoutMs = 3000): Promise<void> {
+  const end = performance.now() + timeoutMs;
+  while (!check()) {
+    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+const NET = '198.18.90';
+let dir: string;
+
+async function configFor(name: string, input: HaupdConfigInput): Promise<HaupdConfig> {
+  const file = path.join(dir, `${name}.json`);
+  await writeFile(file, JSON.stringify(input));
+  const { config, diagnostics } = await loadConfigFile(file);
+  assert.ok(config, JSON.stringify(diagnostics));
+  return config;
+}
+
+function instance(name: string, vrid: number, priority: number, vip: string, peers: Record<string, number> = {}) {
+  return { name, interface: 'eth0', vrid, priority, advert_int: 0.05, vips: [`${vip}/24`], peers };
+}
+
+async function withDir<T>(fn: () => Promise<T>): Promise<T> {
+  dir = await mkdtemp(path.join(tmpdir(), 'haupd-daemon-'));
+  try {
+    return await fn();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+test('planned stop: the leaving master keeps its VIP until the new master has added it (no instant without a holder)', () =>
+  withDir(async () => {
+    const wire = new Wire();
+    const a = new Host('a', `${NET}.1`, wire);
+    const b = new Host('b', `${NET}.2`, wire);
+    const peers = { [a.address]: 150, [b.address]: 100 };
+    const da = new Daemon(await configFor('a', { handover_timeout: 2, instances: [instance('VI_1', 90, 150, `${NET}.100`, peers)] }), a.log, a.io());
+    await da.start();
+    await until('a master', () => a.vips.has(`${NET}.100`));
+    const db = new Daemon(await configFor('b', { handover_timeout: 2, instances: [instance('VI_1', 90, 100, `${NET}.100`, peers)] }), b.log, b.io());
+    await db.start();
+    await until('b backup', () => b.transitions().some((t) => t.to === 'backup'));
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual([a.vips.size, b.vips.size], [1, 0]);
+
+    const mark = wire.events.length;
+    da.shutdown();
+    assert.equal(await da.exited, 0);
+    await until('b holds the VIP', () => b.vips.has(`${NET}.100`));
+    const after = wire.events.slice(mark).filter((e) => e.event.startsWith('vip-')).map((e) => `${e.host} ${e.event}`);
+    assert.deepEqual(after, ['b vip-add', 'a vip-remove'], 'the new master adds before the old one removes');
+    const bMaster = b.transitions().at(-1)!;
+    assert.equal(bMaster.cause, 'priority_zero_known_peers');
+    assert.match(String(a.transitions().at(-1)!.reason), /handed over to 198\.18\.90\.2/);
+    assert.ok(wire.events.some((e) => e.host === 'a' && e.event === 'notify' && e.state === 'stop'));
+    db.shutdown();
+    assert.equal(await db.exited, 0);
+    assert.equal(b.vips.size, 0);
+  }));
+
+test('an exception inside one instance is logged and puts only that instance in Fault; the other keeps its VIP', () =>
+  withDir(async () => {
+    const wire = new Wire();
+    const a = new Host('a', `${NET}.1`, wire);
+    const b = new Host('b', `${NET}.2`, wire);
+    const da = new Daemon(await configFor('a', { instances: [instance('VI_1', 91, 150, `${NET}.101`), instance('VI_2', 92, 150, `${NET}.102`)] }), a.log, a.io());
+    await da.start();
+    await until('a master of both', () => a.vips.size === 2);
+    // Break VI_1's state machine: every advert it is handed throws.
+    const units = (da as unknown as { units: Map<string, { machine: { handle: (e: InstanceEvent, now: number) => unknown } }> }).units;
+    const machine = units.get('VI_1')!.machine;
+    const original = machine.handle.bind(machine);
+    machine.handle = (e, now) => {
+      if (e.type === 'advert') throw new Error('boom in VI_1');
+      return original(e, now);
+    };
+    // b runs only VI_1, with a higher priority: it preempts, and its adverts reach a's broken VI_1.
+    const db = new Daemon(await configFor('b', { instances: [instance('VI_1', 91, 200, `${NET}.101`)] }), b.log, b.io());
+    await db.start();
+    await until('VI_1 fault on a', () => a.transitions('VI_1').some((t) => t.to === 'fault'));
+    const err = a.lines.find((l) => l.event === 'instance_error')!;
+    assert.equal(err.instance, 'VI_1');
+    assert.equal((err.error as { message: string }).message, 'boom in VI_1');
+    assert.match(String(a.transitions('VI_1').at(-1)!.reason), /internal error: boom in VI_1/);
+    await until('b takes VI_1', () => b.vips.has(`${NET}.101`));
+    assert.ok(!a.vips.has(`${NET}.101`), 'the faulty instance released its VIP');
+    // VI_2 is untouched: still master, still holding, still advertising.
+    const status = da.status() as HaupdStatus;
+    const vi2 = status.instances.find((i) => i.name === 'VI_2')!;
+    const sent = vi2.counters.advertsSent;
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(vi2.state, 'MASTER');
+    assert.ok(a.vips.has(`${NET}.102`));
+    assert.ok((da.status() as HaupdStatus).instances.find((i) => i.name === 'VI_2')!.counters.advertsSent > sent);
+    assert.equal((da.status() as HaupdStatus).instances.find((i) => i.name === 'VI_1')!.lastError, 'boom in VI_1');
+    da.shutdown(true);
+    db.shutdown(true);
+    await Promise.all([da.exited, db.exited]);
+  }));
+
+test('tracking events reach the instance: a weight-0 fault releases the VIP, the priority event lowers the advert', () =>
+  withDir(async () => {
+    const wire = new Wire();
+    const a = new Host('a', `${NET}.1`, wire);
+    const b = new Host('b', `${NET}.2`, wire);
+    const da = new Daemon(await configFor('a', { instances: [instance('VI_1', 93, 150, `${NET}.103`)] }), a.log, a.io());
+    const db = new Daemon(await configFor('b', { instances: [instance('VI_1', 93, 100, `${NET}.103`)] }), b.log, b.io());
+    await da.start();
+    await until('a master', () => a.vips.size === 1);
+    await db.start();
+    await until('b backup', () => b.transitions().some((t) => t.to === 'backup'));
+    a.tracking.get('VI_1')!({ type: 'priority', priority: 90 });
+    await until('b preempts a priority-90 master', () => b.vips.size === 1 && a.vips.size === 0);
+    a.tracking.get('VI_1')!({ type: 'priority', priority: 150 });
+    await until('a preempts back', () => a.vips.size === 1 && b.vips.size === 0);
+    a.tracking.get('VI_1')!({ type: 'fault', source: 'script:x', reason: 'track script x failing' });
+    await until('a fault, b master', () => b.vips.size === 1 && a.vips.size === 0);
+    assert.equal(a.transitions().at(-1)!.to, 'fault');
+    a.tracking.get('VI_1')!({ type: 'fault-clear', source: 'script:x' });
+    await until('a master again', () => a.vips.size === 1 && b.vips.size === 0);
+    da.shutdown(true);
+    db.shutdown(true);
+    await Promise.all([da.exited, db.exited]);
+  }));
+
+test('reload: unchanged instance untouched, removed one released, invalid file rejected with diagnostics logged', () =>
+  withDir(async () => {
+    const wire = new Wire();
+    const a = new Host('a', `${NET}.1`, wire);
+    const input: HaupdConfigInput = { handover_timeout: 0.2, instances: [instance('VI_1', 94, 150, `${NET}.104`), instance('VI_2', 95, 150, `${NET}.105`)] };
+    const cfg = await configFor('a', input);
+    const da = new Daemon(cfg, a.log, a.io());
+    await da.start();
+    await until('both master', () => a.vips.size === 2);
+    const before = a.transitions('VI_1').length;
+    await writeFile(cfg.file, JSON.stringify({ ...input, instances: [input.instances[0]] }));
+    assert.equal(await da.reload(), true);
+    assert.deepEqual([...a.vips], [`${NET}.104`]);
+    assert.equal(a.transitions('VI_1').length, before);
+    const plan = a.lines.find((l) => l.event === 'reload_plan')!;
+    assert.deepEqual([plan.kept, plan.removed], [['VI_1'], ['VI_2']]);
+    await writeFile(cfg.file, 'instances: [ { name: VI_1, vrid: 0 } ]\n');
+    assert.equal(await da.reload(), false);
+    assert.ok(a.lines.some((l) => l.event === 'config_diagnostic' && /vrid: must be at least 1/.test(String(l.diagnostic))));
+    assert.ok(a.lines.some((l) => l.event === 'reload_rejected'));
+    assert.deepEqual([...a.vips], [`${NET}.104`], 'still running the old config');
+    assert.equal((da.status() as HaupdStatus).reloads.failed, 1);
+    da.shutdown();
+    assert.equal(await da.exited, 0);
+    assert.equal(a.vips.size, 0);
+  }));
