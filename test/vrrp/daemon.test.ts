@@ -288,3 +288,52 @@ test('reload: unchanged instance untouched, removed one released, invalid file r
     assert.equal(await da.exited, 0);
     assert.equal(a.vips.size, 0);
   }));
+
+test('sync group: a fault in one member takes the whole group to Fault and the peer takes every VIP; they come back together', () =>
+  withDir(async () => {
+    const wire = new Wire();
+    const a = new Host('a', `${NET}.1`, wire);
+    const b = new Host('b', `${NET}.2`, wire);
+    const group = (prio: number): HaupdConfigInput => ({
+      instances: [instance('OUT', 96, prio, `${NET}.106`), instance('IN', 97, prio, `${NET}.107`)],
+      sync_groups: [{ name: 'G', instances: ['OUT', 'IN'] }],
+    });
+    const da = new Daemon(await configFor('a', group(150)), a.log, a.io());
+    const db = new Daemon(await configFor('b', group(100)), b.log, b.io());
+    await da.start();
+    await until('a master of both', () => a.vips.size === 2);
+    await db.start();
+    await until('b backup of both', () => b.transitions().filter((t) => t.to === 'backup').length === 2);
+    a.tracking.get('IN')!({ type: 'fault', source: 'interface:eth1', reason: 'interface eth1 down' });
+    await until('b holds both', () => b.vips.size === 2 && a.vips.size === 0);
+    assert.deepEqual(a.transitions().filter((t) => t.to === 'fault').map((t) => t.instance).sort(), ['IN', 'OUT']);
+    assert.match(String(a.transitions('OUT').at(-1)!.reason), /sync group G: IN in fault \(interface eth1 down\)/);
+    a.tracking.get('IN')!({ type: 'fault-clear', source: 'interface:eth1' });
+    await until('a holds both again', () => a.vips.size === 2 && b.vips.size === 0);
+    da.shutdown(true);
+    db.shutdown(true);
+    await Promise.all([da.exited, db.exited]);
+  }));
+
+test('an interface that is missing at start: the instance waits in Fault and starts once its socket opens', () =>
+  withDir(async () => {
+    const wire = new Wire();
+    const a = new Host('a', `${NET}.1`, wire);
+    const io = a.io();
+    let attempts = 0;
+    const realOpen = io.openSocket.bind(io);
+    io.openSocket = async (ifname, opts) => {
+      attempts++;
+      if (attempts === 1) throw new Error(`interface ${ifname} does not exist`);
+      return realOpen(ifname, opts);
+    };
+    const da = new Daemon(await configFor('a', { instances: [instance('VI_1', 98, 150, `${NET}.108`)] }), a.log, io);
+    await da.start();
+    assert.equal((da.status() as HaupdStatus).instances[0]!.state, 'FAULT');
+    assert.ok(a.lines.some((l) => l.event === 'socket_open_failed'));
+    await until('socket recovered and master', () => a.vips.size === 1, 5000);
+    assert.ok(a.lines.some((l) => l.event === 'socket_recovered'));
+    assert.equal(attempts, 2);
+    da.shutdown(true);
+    await da.exited;
+  }));
