@@ -5,8 +5,8 @@
 // The heavy modules (ssh, the engine, the roles' templates) are imported when deploy runs, not
 // when the CLI starts: every other haup command would otherwise pay ~0.3 s to load them.
 import type { Command } from 'commander';
-import type { DeployResult, HostSpec } from '../engine/types.ts';
-import type { Host, Inventory } from '../inventory/model.ts';
+import type { DeployResult } from '../engine/types.ts';
+import type { Host } from '../inventory/model.ts';
 import type { HaupdArtifact } from '../roles/artifact.ts';
 import { InputError, formatDiagnostic } from '../util/errors.ts';
 
@@ -44,13 +44,6 @@ export async function connectHost(h: Host, acceptNewHostKeys: boolean) {
   });
 }
 
-/** The deployable hosts (web + lb; probe hosts get nothing) that --limit selects. */
-function selectedRoles(selectHosts: (h: HostSpec[], l: string[] | undefined) => HostSpec[], inv: Inventory, limit: string[] | undefined): { web: boolean; lb: boolean } {
-  const light = [...inv.web, ...inv.lb].map((h) => ({ name: h.name, groups: [h.role] }) as unknown as HostSpec);
-  const chosen = selectHosts(light, limit);
-  return { web: chosen.some((h) => h.groups.includes('web')), lb: chosen.some((h) => h.groups.includes('lb')) };
-}
-
 export async function deploy(file: string, o: DeployCliOptions): Promise<{ result: DeployResult; code: number }> {
   const [{ loadInventory }, { runDeploy, selectHosts }, { exitCodeFor, recap, toJson }, { buildHaupdArtifact, readHaupdArtifact }, { hostSpecs, phasesFor }] = await Promise.all([
     import('../inventory/load.ts'),
@@ -63,10 +56,13 @@ export async function deploy(file: string, o: DeployCliOptions): Promise<{ resul
   const forks = parseForks(o.forks);
   const out = o.json ? process.stderr : process.stdout;
   for (const w of inv.warnings) process.stderr.write(formatDiagnostic(w) + '\n');
-  // Usage errors in --limit surface here, before the bundle is built or any host is contacted.
-  const { lb } = selectedRoles(selectHosts, inv, o.limit);
-  const artifact: HaupdArtifact = !lb ? { version: 'unused', files: [] } : o.haupdArtifact ? await readHaupdArtifact(o.haupdArtifact) : await buildHaupdArtifact();
-  const hosts = hostSpecs(inv, { artifact, connect: (h) => connectHost(h, o.acceptNewHostKeys === true) });
+  const connect = (h: Host) => connectHost(h, o.acceptNewHostKeys === true);
+  // Which hosts --limit selects (a usage error surfaces here, before anything is built or
+  // contacted); the haupd artifact is built only when an LB is among them.
+  const noArtifact: HaupdArtifact = { version: 'none', files: [] };
+  const needsArtifact = selectHosts(hostSpecs(inv, { artifact: noArtifact, connect }), o.limit).some((h) => h.groups.includes('lb'));
+  const artifact = !needsArtifact ? noArtifact : o.haupdArtifact ? await readHaupdArtifact(o.haupdArtifact) : await buildHaupdArtifact();
+  const hosts = hostSpecs(inv, { artifact, connect });
   const result = await runDeploy({
     hosts,
     phases: phasesFor(inv),
