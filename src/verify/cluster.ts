@@ -84,11 +84,27 @@ export async function haupdStatusOf(cluster: Cluster, lb: string): Promise<Haupd
     const why = (r.stderr.toString().trim() || r.stdout.toString().trim()).split('\n').slice(-3).join(' ').replace(/^error: /, '');
     throw new Error(`haupd status failed: ${why}`);
   }
+  let doc: HaupdStatusDoc;
   try {
-    return JSON.parse(r.stdout.toString()) as HaupdStatusDoc;
+    doc = JSON.parse(r.stdout.toString()) as HaupdStatusDoc;
   } catch {
     throw new Error('haupd status printed something that is not JSON');
   }
+  return normalizeStatus(doc);
+}
+
+/** haupd names states in capitals (MASTER, like keepalived's notify); verify and status use lower case. Pure. */
+export function normalizeStatus(doc: HaupdStatusDoc): HaupdStatusDoc {
+  return {
+    ...doc,
+    instances: (doc.instances ?? []).map((i) => ({
+      ...i,
+      state: String(i.state).toLowerCase(),
+      lastTransition: i.lastTransition ? { ...i.lastTransition, from: String(i.lastTransition.from).toLowerCase(), to: String(i.lastTransition.to).toLowerCase() } : null,
+      masterSeen: i.masterSeen ? { ...i.masterSeen, self: i.masterSeen.self === true } : null,
+      faults: i.faults ?? [],
+    })),
+  };
 }
 
 /** The parts of haupd's status document (docs/haupd.md#status) that verify and status read. */

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { backendOf, evaluateHaupd, evaluateHttp, evaluateVip } from '../../src/verify/checks.ts';
-import { parseHttpGets, parseIpAddrJson, type HaupdStatusDoc } from '../../src/verify/cluster.ts';
+import { normalizeStatus, parseHttpGets, parseIpAddrJson, type HaupdStatusDoc } from '../../src/verify/cluster.ts';
 import { checkMovesVip, judgeFigures, nginxCheckOf } from '../../src/verify/scenarios.ts';
 import { labInventory, LINES } from './fixture.ts';
 
@@ -98,4 +98,10 @@ test('verdict: move within the bound, failed and gap within theirs, a VIP that m
   const stay = { vipMs: null, gapMs: null, failedMax: 0, basis: '' };
   assert.deepEqual(judgeFigures({ expectTo: null, vipMovedAfterMs: null, probe, bound: stay }, null), []);
   assert.deepEqual(judgeFigures({ expectTo: null, vipMovedAfterMs: null, probe, bound: stay }, 'lb6 took it'), ['the VIP moved (lb6 took it) but must stay']);
+});
+
+test('status documents: haupd\'s capital state names are read in lower case; missing optional fields tolerated', () => {
+  const doc = { pid: 1, startedAt: '', shuttingDown: false, instances: [{ name: 'VI_1', vrid: 50, interface: 'eth0', state: 'MASTER', priority: 150, effectivePriority: 150, vips: [], vipsHeld: true, primaryAddress: null, masterSeen: { address: '198.18.0.5', priority: 150 }, lastTransition: { from: 'BACKUP', to: 'MASTER', cause: 'master_down', reason: 'r' } }] } as unknown as HaupdStatusDoc;
+  const n = normalizeStatus(doc).instances[0]!;
+  assert.deepEqual([n.state, n.lastTransition?.from, n.lastTransition?.to, n.masterSeen?.self, n.faults], ['master', 'backup', 'master', false, []]);
 });
