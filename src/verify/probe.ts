@@ -24,6 +24,8 @@ export function probeScript(o: ProbeScriptOptions): string {
     'export LC_ALL=C',
     `rm -f ${stop}`,
     `end=$(( $(date +%s%N) + ${Math.round(o.maxSeconds * 1000)}000000 ))`,
+    // The caller waits for this before it injects the fault (output comes only at the end).
+    `: > ${shq(`${o.stopFile}.started`)}`,
     `while [ ! -e ${stop} ]; do`,
     '  now=$(date +%s%N)',
     '  [ "$now" -ge "$end" ] && break',
@@ -32,7 +34,7 @@ export function probeScript(o: ProbeScriptOptions): string {
     `  sleep ${period}`,
     'done',
     'wait',
-    `rm -f ${stop}`,
+    `rm -f ${stop} ${shq(`${o.stopFile}.started`)}`,
     'echo "@p end"',
   ].join('\n');
 }

@@ -127,6 +127,13 @@ async function measure(
   const maxSeconds = (WARMUP_MS + s.windowMs + TAIL_MS + 8000) / 1000;
   const probe = probeConn.exec(probeScript({ url, maxSeconds, stopFile }), { timeoutMs: (maxSeconds + 15) * 1000 });
   const watch = new VipWatch(cluster, inst, vip).start();
+  // The probe must be running before the fault: wait for its start marker (bounded), then warm up.
+  const started = `${stopFile}.started`;
+  for (let i = 0; i < 50; i++) {
+    const r = await within(probeConn.exec(`test -e ${started}`, { timeoutMs: 3000 }), 3500, null);
+    if (r?.code === 0) break;
+    await sleep(100);
+  }
   await sleep(WARMUP_MS);
   watch.mark();
   const injected = s.inject().then(

@@ -46,9 +46,20 @@ export class VipWatch {
   }
 
   private async loop(host: string, iface: string): Promise<void> {
+    // A request that did not answer in time stays pending (SSH cannot cancel it on a dead link):
+    // no new one is sent until it settles, so a cut-off LB never piles up channels.
+    let pending: Promise<unknown> | null = null;
     while (this.running) {
       const started = performance.now();
-      const addrs = await within(addressesOn(this.cluster, host, iface, POLL_TIMEOUT_MS), POLL_TIMEOUT_MS, null);
+      let addrs: string[] | null = null;
+      if (!pending) {
+        const req = addressesOn(this.cluster, host, iface, POLL_TIMEOUT_MS).catch(() => null);
+        pending = req;
+        void req.finally(() => {
+          if (pending === req) pending = null;
+        });
+        addrs = await within(req, POLL_TIMEOUT_MS, null);
+      } else await within(pending, POLL_MS, null);
       this.samples.push({ t: performance.now() - this.t0, host, has: addrs === null ? null : addrs.includes(this.vip) });
       const left = POLL_MS - (performance.now() - started);
       if (left > 0) await sleep(left);

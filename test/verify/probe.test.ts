@@ -11,7 +11,8 @@ test('script: a background request every 20 ms, bounded by time and a stop file,
   assert.match(s, /while \[ ! -e \/tmp\/\.p1 \]; do/);
   assert.match(s, /curl -s -o \/dev\/null -w '%\{http_code\} %\{time_total\}' --max-time 1 http:\/\/198\.18\.0\.3:80\/\); echo "@p \$now \$r" \) &/);
   assert.match(s, /sleep 0\.020\n/);
-  assert.match(s, /wait\nrm -f \/tmp\/\.p1\necho "@p end"$/);
+  assert.match(s, /: > \/tmp\/\.p1\.started\n/);
+  assert.match(s, /wait\nrm -f \/tmp\/\.p1 \/tmp\/\.p1\.started\necho "@p end"$/);
 });
 
 test('parse: ns timestamps to ms, sorted, codes, durations; garbage ignored; completeness from the end marker', () => {
