@@ -159,10 +159,24 @@ async function closeControlMasters(controlDir: string): Promise<void> {
 }
 
 // ---- lab steps (not timed) ----
+// Lab defect (found here): a host started with --network-namespace-path sees the MACHINE's
+// /sys/class/net (nspawn bind-mounts the machine's sysfs), so haupd read eth0's ifindex of the
+// machine, its multicast join failed (EADDRNOTAVAIL) and the pair never took the VIP. Until the
+// lab gives each host the sysfs of its own namespace, every fresh host gets it here, for every
+// tool alike and not timed: the net part of a sysfs mounted inside the host's namespace.
+const OWN_NET_SYSFS = [
+  'mkdir -p /run/netns-sysfs',
+  'mount -t sysfs -o ro,nosuid,nodev,noexec sysfs /run/netns-sysfs',
+  'mount --bind /run/netns-sysfs/class/net /sys/class/net',
+  'mount --bind /run/netns-sysfs/devices/virtual/net /sys/devices/virtual/net',
+  'test "$(cat /sys/class/net/eth0/ifindex)" = "$(ip -o link show dev eth0 | cut -d: -f1)"',
+].join(' && ');
+
 async function freshHosts(): Promise<number> {
   const t0 = Date.now();
   await labDown(lab);
   await labUp({ ...lab, topology: benchTopology() });
+  await Promise.all(['lb5', 'lb6', 'web7', 'web8'].map((h) => labExec(h, OWN_NET_SYSFS, { ...lab, timeoutMs: 20_000 })));
   return Date.now() - t0;
 }
 
