@@ -13,7 +13,7 @@ import { lbRolloutOrder } from '../roles/index.ts';
 import { HAUPD_ETC, HAUPD_ROOT, HAUPD_UNIT } from '../roles/vrrp.ts';
 import { EXIT, HaupError, InputError } from '../util/errors.ts';
 import { applyHostRollback, readJournals, serviceStates, type HostOutcome } from '../rollback/remote.ts';
-import { deployIds, describeState, latestActive, listDeploys, planHostRollback, type HostJournals, type HostRollbackPlan, type ServiceFiles } from '../rollback/plan.ts';
+import { deployIds, describeDrift, latestActive, listDeploys, planHostRollback, type HostJournals, type HostRollbackPlan, type ServiceFiles } from '../rollback/plan.ts';
 import { Cluster } from '../verify/cluster.ts';
 import { table } from '../verify/report.ts';
 import { verifyCluster, type VerifyResult } from './verify.ts';
@@ -101,7 +101,7 @@ export async function rollback(file: string, o: RollbackCliOptions = {}): Promis
     }
     const drift = plans.flatMap((p) => p.drift.map((d) => ({ host: p.host, ...d })));
     if (drift.length > 0 && !o.force) {
-      const lines = drift.map((d) => `  ${d.host}: ${d.path}: ${d.why}; now ${describeState(d.actual)}${d.expected ? `, haup left ${describeState(d.expected)}` : ''}`);
+      const lines = drift.map((d) => `  ${d.host}: ${d.path}: ${d.why}: ${describeDrift(d.expected, d.actual)}`);
       throw new HaupError(
         `refusing to roll back ${target}: ${drift.length} managed ${drift.length === 1 ? 'file was' : 'files were'} changed since haup wrote ${drift.length === 1 ? 'it' : 'them'}:\n${lines.join('\n')}`,
         EXIT.failed,

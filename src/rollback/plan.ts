@@ -115,11 +115,29 @@ export function sameState(a: PathState, b: PathState): boolean {
   }
 }
 
+/**
+ * What differs between what haup left and what is there, without any hash or content (a secret
+ * file's short hash could be brute-forced): "content", "mode 0644 -> 0666", "absent", ...
+ */
+export function describeDrift(expected: PathState | null, actual: PathState): string {
+  if (!expected) return `now ${describeState(actual)}`;
+  if (expected.state !== actual.state) return `${describeState(expected)} -> ${describeState(actual)}`;
+  const parts: string[] = [];
+  const mode = (m: number) => m.toString(8).padStart(4, '0');
+  if (expected.state === 'file' && actual.state === 'file' && expected.sha256 !== actual.sha256) parts.push('content');
+  if (expected.state === 'symlink' && actual.state === 'symlink') parts.push(`target ${expected.target} -> ${actual.target}`);
+  if ((expected.state === 'file' || expected.state === 'directory') && (actual.state === 'file' || actual.state === 'directory')) {
+    if (expected.mode !== actual.mode) parts.push(`mode ${mode(expected.mode)} -> ${mode(actual.mode)}`);
+    if (expected.owner !== actual.owner || expected.group !== actual.group) parts.push(`owner ${expected.owner}:${expected.group} -> ${actual.owner}:${actual.group}`);
+  }
+  return parts.join(', ');
+}
+
 export function describeState(s: PathState | null): string {
   if (!s) return 'unknown';
   switch (s.state) {
     case 'file':
-      return `file sha256 ${s.sha256.slice(0, 12)} ${s.mode.toString(8).padStart(4, '0')} ${s.owner}:${s.group}`;
+      return `file ${s.mode.toString(8).padStart(4, '0')} ${s.owner}:${s.group}`;
     case 'directory':
       return `directory ${s.mode.toString(8).padStart(4, '0')} ${s.owner}:${s.group}`;
     case 'symlink':

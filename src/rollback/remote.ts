@@ -99,7 +99,7 @@ export async function applyHostRollback(conn: Connection, plan: HostRollbackPlan
           const pre = a.kind === 'write' ? a.pre : { path: a.path, state: 'symlink' as const, target: a.target };
           const out = await restorePreImage(conn, pre, rollbackId);
           if (!out.ok) throw new HostError(conn.host, `cannot restore ${a.path}: ${out.message}`);
-          done.push(a.kind === 'write' ? `restored ${a.path} (${a.pre.content.length} bytes, ${a.pre.mode.toString(8).padStart(4, '0')} ${a.pre.owner}:${a.pre.group})` : `restored ${a.path} -> ${a.target}`);
+          done.push(a.kind === 'write' ? `restored ${a.path} (${a.pre.mode.toString(8).padStart(4, '0')} ${a.pre.owner}:${a.pre.group})` : `restored ${a.path} -> ${a.target}`);
           break;
         }
         case 'remove':

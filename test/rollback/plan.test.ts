@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { expectedState, latestActive, listDeploys, planHostRollback, type PlanInput } from '../../src/rollback/plan.ts';
+import { describeDrift, expectedState, latestActive, listDeploys, planHostRollback, type PlanInput } from '../../src/rollback/plan.ts';
 import { SERVICE_FILES } from '../../src/cli/rollback.ts';
 import { CFG, CONF, D1, D2, DEFAULT_SITE, ETC, UNIT, V1, V2, afterD1, afterD2, d1, d2, fileState, lb5, running, sha } from './fixture.ts';
 
@@ -117,4 +117,12 @@ test('--list: per deploy the hosts, managed and created file counts, packages, r
     { id: D1, createdAt: '2026-11-22T01:00:00.000Z', hosts: [{ host: 'lb5', files: 5, created: 4, packages: ['nginx', 'nodejs'], rolledBackAt: null }] },
     { id: D2, createdAt: '2026-11-22T01:10:00.000Z', hosts: [{ host: 'lb5', files: 5, created: 1, packages: [], rolledBackAt: '2026-11-22T01:20:00.000Z' }] },
   ]);
+});
+
+test('drift is described without any hash: content, mode, owner, type', () => {
+  const exp = fileState(CONF, 'a');
+  assert.equal(describeDrift(exp, fileState(CONF, 'b')), 'content');
+  assert.equal(describeDrift(exp, { path: CONF, state: 'file', sha256: sha('b'), mode: 0o666, owner: 'www-data', group: 'root' }), 'content, mode 0644 -> 0666, owner root:root -> www-data:root');
+  assert.equal(describeDrift(exp, { path: CONF, state: 'absent' }), 'file 0644 root:root -> absent');
+  assert.equal(describeDrift(null, fileState(CONF, 'b')), 'now file 0644 root:root');
 });
