@@ -16,10 +16,10 @@
 // Receiving: IP_ADD_MEMBERSHIP with struct ip_mreqn (group, address, ifindex) joins 224.0.0.18 on
 // this interface only; IP_MULTICAST_ALL 0 keeps groups joined by other sockets out; SO_BINDTODEVICE
 // restricts both directions to the interface; IP_MULTICAST_LOOP 0 keeps our own adverts out.
-import { readFileSync } from 'node:fs';
 import { endianness } from 'node:os';
 import raw from '@neuralegion/raw-socket';
 import { encodeIpv4Packet, IPPROTO_VRRP, VRRP_TOS, VRRP_TTL } from './ipv4.ts';
+import { runCommand } from './exec.ts';
 import { listIPv4 } from './vip.ts';
 
 export const VRRP_MULTICAST_GROUP = '224.0.0.18';
@@ -51,12 +51,12 @@ export interface InterfaceInfo {
 
 /** ifindex and primary IPv4 of an interface. Throws (a config/host problem) if it does not exist. */
 export async function interfaceInfo(ifname: string, exclude: readonly string[] = []): Promise<InterfaceInfo> {
-  let ifindex: number;
-  try {
-    ifindex = Number(readFileSync(`/sys/class/net/${ifname}/ifindex`, 'utf8').trim());
-  } catch {
-    throw new Error(`interface ${ifname} does not exist`);
-  }
+  // From netlink (`ip`), not /sys/class/net: a sysfs mounted outside our network namespace (a
+  // systemd-nspawn host joined to a netns, as in the lab) lists the OUTER interfaces, and a wrong
+  // ifindex makes IP_ADD_MEMBERSHIP fail with EADDRNOTAVAIL.
+  const link = await runCommand('ip', ['-j', 'link', 'show', 'dev', ifname], { timeoutMs: 3000 });
+  const ifindex = link.code === 0 ? Number((JSON.parse(link.stdout || '[]') as { ifindex?: number }[])[0]?.ifindex) : NaN;
+  if (!Number.isInteger(ifindex) || ifindex <= 0) throw new Error(`interface ${ifname} does not exist`);
   const addrs = await listIPv4(ifname);
   if ('error' in addrs) throw new Error(`cannot read the addresses of ${ifname}: ${addrs.error}`);
   const skip = new Set(exclude);
