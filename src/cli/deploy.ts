@@ -93,7 +93,7 @@ export function registerDeploy(program: Command): void {
     .option('--accept-new-host-keys', 'record the key of a host not yet in known_hosts (a CHANGED key is never accepted)')
     .option('--haupd-artifact <dir>', 'install this haupd build (a directory made by src/vrrp/bundle.ts) instead of building one from this checkout')
     .option('--journal-dir <dir>', 'where the deploy journals go on this machine (default $XDG_STATE_HOME/haup/journal)')
-    .addHelpText('after', '\nExit codes: 0 every host ok or changed, 1 a host failed or was unreachable, 2 bad input (nothing contacted).')
+    .addHelpText('after', '\nhaup -v deploy ...: also every task that is ok, and the commands run (or, with --check, that would run).\nExit codes: 0 every host ok or changed, 1 a host failed or was unreachable, 2 bad input (nothing contacted).')
     .action(async (file: string, opts: DeployCliOptions, cmd: Command) => {
       const verbose = cmd.optsWithGlobals<{ verbose?: boolean }>().verbose === true;
       const { code } = await deploy(file, { ...opts, verbose });

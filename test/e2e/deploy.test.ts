@@ -56,7 +56,7 @@ function deploy(args: string[]): Promise<Run> {
   args = [...args, '--haupd-artifact', ARTIFACT];
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', new URL('./deploy-cli.ts', import.meta.url).pathname, 'deploy', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [new URL('../../bin/haup', import.meta.url).pathname, 'deploy', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     p.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -103,11 +103,15 @@ async function snapshot(): Promise<Record<string, string>> {
   return out;
 }
 
-/** `n` requests to the VIP from the client: the page titles in order. */
-async function viaVip(n: number): Promise<string[]> {
-  const out = await sh('client', `for i in $(seq ${n}); do curl -s --max-time 2 http://${VIP}/ | grep -o '<h1>[^<]*' | cut -c5- || echo FAIL; done`);
+/** `n` requests from the client to `address` (default: the VIP): the page titles in order. */
+async function viaVip(n: number, address = VIP): Promise<string[]> {
+  const out = await sh('client', `for i in $(seq ${n}); do curl -s --max-time 2 http://${address}/ | grep -o '<h1>[^<]*' | cut -c5- || echo FAIL; done`);
   return out.trim().split('\n');
 }
+const strictAlternation = (pages: string[]) => {
+  assert.deepEqual(new Set(pages), new Set(['Web7 Service', 'Web8 Service']), pages.join(', '));
+  for (let i = 1; i < pages.length; i++) assert.notEqual(pages[i], pages[i - 1], `strict round-robin (shared zone): ${pages.join(', ')}`);
+};
 
 async function eventually(what: string, check: () => Promise<boolean>, ms = 15_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -163,10 +167,10 @@ test('cold deploy from fresh hosts: webs, then lb6 (backup), then lb5 (master); 
   assert.ok(uid !== undefined && uid !== '0', `haupd is not root (uid ${uid})`);
   for (const l of status.trim().split('\n').filter((x) => x.startsWith('Cap'))) assert.match(l, /:\s+0000000000003000$/, `CAP_NET_ADMIN|CAP_NET_RAW only: ${l}`);
 
+  // Each LB balances both webs in strict alternation (the shared zone), then through the VIP.
+  for (const lb of ['lb5', 'lb6']) strictAlternation(await viaVip(6, `${NET}.${HOSTS[lb as 'lb5' | 'lb6']}`));
   await eventually('VIP on lb5 only', async () => JSON.stringify(await vipHolders()) === '["lb5"]');
-  const pages = await viaVip(6);
-  assert.deepEqual(new Set(pages), new Set(['Web7 Service', 'Web8 Service']), pages.join(', '));
-  for (let i = 1; i < pages.length; i++) assert.notEqual(pages[i], pages[i - 1], `strict round-robin (shared zone): ${pages.join(', ')}`);
+  strictAlternation(await viaVip(6));
 });
 
 test('second deploy: 0 changed, no mtime changes, no service restarted; no-op timings', async () => {
@@ -211,8 +215,9 @@ test('an inventory nginx rejects fails on the LB with nginx -t\'s message; live 
   assert.match(r.stderr, /proxy_busy_buffers_size/);
   assert.deepEqual(await snapshot(), before);
   assert.equal((await sh('lb6', 'ls -a /etc | grep -c haup-stage || true')).trim(), '0', 'no staging tree left behind');
-  const pages = await viaVip(4);
-  assert.deepEqual(new Set(pages), new Set(['Web7 Service', 'Web8 Service']));
+  // nginx on the failed LB still serves its old config; and so does the VIP.
+  strictAlternation(await viaVip(4, `${NET}.6`));
+  strictAlternation(await viaVip(4));
   // Back on the good inventory: nothing to do.
   const again = await deploy([inventory('lab.yml'), '--json']);
   assert.equal(again.code, 0, again.stderr);
