@@ -116,7 +116,7 @@ export async function rollback(file: string, o: RollbackCliOptions = {}): Promis
     for (const p of plans) {
       const r = await applyHostRollback(await cluster.conn(p.host), p, rollbackId);
       outcomes.push(r);
-      const counts = `${p.files.filter((f) => f.kind === 'write' || f.kind === 'symlink').length} restored, ${p.files.filter((f) => f.kind === 'remove' || f.kind === 'remove-dir').length} removed, ${p.unchanged.length} unchanged${p.packages.length ? `, packages purged: ${p.packages.join(' ')}` : ''}${p.services.length ? `, services: ${p.services.map((s) => `${s.name} ${[s.enable === true ? 'enabled' : s.enable === false ? 'disabled' : '', s.state === 'unchanged' ? '' : s.state].filter(Boolean).join(' ')}`).join(', ')}` : ''}`;
+      const counts = `${p.files.filter((f) => f.kind === 'write' || f.kind === 'symlink').length} restored, ${p.files.filter((f) => f.kind === 'remove' || f.kind === 'remove-dir').length} removed, ${p.unchanged.length} unchanged${p.stopFirst.length ? `, stopped first: ${p.stopFirst.join(' ')}` : ''}${p.packages.length ? `, packages purged: ${p.packages.join(' ')}` : ''}${p.services.length ? `, services: ${p.services.map((s) => `${s.name} ${[s.enable === true ? 'enabled' : s.enable === false ? 'disabled' : '', s.state === 'unchanged' ? '' : s.state].filter(Boolean).join(' ')}`).join(', ')}` : ''}`;
       log.write(`[${p.host}] ${r.ok ? 'ROLLED BACK' : 'FAILED'} (${p.undo.join(', ')}): ${counts}${r.error ? `\n  error: ${r.error}` : ''}\n`);
       if (!r.ok) break;
     }
