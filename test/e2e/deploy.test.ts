@@ -148,8 +148,13 @@ after(async () => {
 });
 
 test('cold deploy from fresh hosts: webs, then lb6 (backup), then lb5 (master); the VIP serves both webs', async () => {
-  const r = await deploy([inventory('lab.yml'), '--json']);
+  // -v and --diff too: the PASS file is created here, the one moment its content could leak.
+  const r = await deploy([inventory('lab.yml'), '--json', '--diff', '-v']);
   timings.cold!.push(Math.round(r.ms));
+  const passTask = hostResult(r, 'lb5').tasks.find((t) => t.name === 'VRRP PASS of VI_1')!;
+  assert.equal(passTask.status, 'changed');
+  assert.match(passTask.diff!, /\(secret: content not shown\)/);
+  assert.ok(passTask.commands!.every((c) => !/sha256/.test(c)), passTask.commands!.join('; '));
   process.stdout.write(`# cold per host (ms): ${JSON.stringify(r.json?.hosts.map((h) => [h.host, h.durationMs, h.timings, h.tasks.filter((t) => t.durationMs > 300).map((t) => [t.name, t.durationMs])]))}\n`);
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(r.json!.hosts.map((h) => [h.host, h.status]), [['web7', 'changed'], ['web8', 'changed'], ['lb6', 'changed'], ['lb5', 'changed']]);
