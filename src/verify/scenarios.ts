@@ -18,8 +18,8 @@ import {
   STARTUP_MS,
   type Bound,
 } from './bounds.ts';
-import { evaluateHaupd, evaluateVip } from './checks.ts';
-import { CONTROL, addressesOn, haupdStatusOf, sleep, within, type Cluster, type HaupdStatusDoc } from './cluster.ts';
+import { backendOf, evaluateHaupd, evaluateVip } from './checks.ts';
+import { CONTROL, addressesOn, haupdStatusOf, httpGets, sleep, within, type Cluster, type HaupdStatusDoc } from './cluster.ts';
 import type { FaultDriver } from './faults.ts';
 import { parseProbeOutput, probeScript, probeStats, type ProbeStats } from './probe.ts';
 import { VipWatch } from './watch.ts';
@@ -380,6 +380,7 @@ const SCENARIOS: Record<ScenarioId, Runner> = {
       return r;
     } finally {
       await mustExec(ctx, web.name, 'systemctl reset-failed nginx.service 2>/dev/null; systemctl start nginx.service');
+      await waitBackendServes(ctx, vip, web.name);
     }
   },
 
@@ -447,6 +448,21 @@ const SCENARIOS: Record<ScenarioId, Runner> = {
     return r;
   },
 };
+
+/**
+ * nginx on the LBs marks a backend that refused a connection as down for fail_timeout (max_fails):
+ * the cluster is restored only when requests through the VIP reach that web again.
+ */
+async function waitBackendServes(ctx: Ctx, vip: string, web: string): Promise<void> {
+  const inv = ctx.cluster.inv;
+  const end = Date.now() + (inv.nginx.upstream.failTimeout + 10) * 1000;
+  const url = `http://${vip}:${inv.nginx.listen}/`;
+  while (Date.now() < end) {
+    const got = await httpGets(ctx.cluster.local, url, inv.web.length * 2).catch(() => []);
+    if (got.some((r) => r.code === 200 && backendOf(r.body, inv.web) === web)) return;
+    await sleep(500);
+  }
+}
 
 /** The master's haupd running again; with nopreempt a planned restart of the backup hands the VIP back. */
 async function restoreMaster(ctx: Ctx, inst: VrrpInstance): Promise<void> {
