@@ -33,6 +33,8 @@ const paths = labPaths(stateDir);
 const env = { ...process.env, XDG_STATE_HOME: join(work, 'state'), XDG_CACHE_HOME: join(work, 'cache'), CI: 'true' };
 const LAB_YML = readFileSync(new URL('../../inventories/lab.yml', import.meta.url), 'utf8');
 let PASS = '';
+/** Every PASS this file uses: none may appear in haup's output. */
+const secrets: string[] = [];
 
 /** lab.yml for this lab, with `edit` applied. */
 function inventory(name: string, edit: (t: string) => string = (t) => t): string {
@@ -136,12 +138,13 @@ before(async () => {
   await bundleHaupd(ARTIFACT);
   await labUp({ ...opts, topology });
   PASS = readFileSync(paths.vrrpPass, 'utf8').trim();
+  secrets.push(PASS);
 });
 
 after(async () => {
   await labDown(opts).catch(() => {});
   // The PASS never appeared in anything haup printed (stdout, stderr, --json, --diff).
-  const leaked = PASS !== '' && outputs.some((o) => o.includes(PASS));
+  const leaked = secrets.some((p) => p !== '' && outputs.some((o) => o.includes(p)));
   rmSync(work, { recursive: true, force: true });
   process.stdout.write(`# deploy timings (ms): ${JSON.stringify(timings)}\n`);
   assert.equal(leaked, false, 'the VRRP PASS appeared in haup output');
@@ -266,4 +269,25 @@ test('a changed host key: that host refused with a clear message, nothing on it 
   assert.equal(hostResult(r, 'lb5').status, 'skipped');
   assert.equal(readFileSync(kh, 'utf8'), forged, 'a changed key is never written to known_hosts');
   assert.deepEqual(await snapshot(), before);
+});
+
+test('a new VRRP PASS restarts haupd on both LBs (its credential copy is made at start); they agree again: VIP on lb5 only', async () => {
+  const NEW_PASS = 'n3wP4ss!';
+  secrets.push(NEW_PASS);
+  const file = join(work, 'pass2');
+  writeFileSync(file, `${NEW_PASS}\n`, { mode: 0o600 });
+  const pids = async () => Promise.all(['lb5', 'lb6'].map(async (h) => (await sh(h, 'systemctl show -p MainPID --value haupd')).trim()));
+  const before = await pids();
+  const r = await deploy([inventory('pass2.yml', (t) => t.replace(`{ file: ${stateDir}/vrrp-pass }`, `{ file: ${file} }`)), '--json', '--diff']);
+  assert.equal(r.code, 0, r.stderr);
+  for (const lb of ['lb5', 'lb6']) {
+    const changed = hostResult(r, lb).tasks.filter((t) => t.status === 'changed').map((t) => t.name);
+    assert.deepEqual(changed, ['VRRP PASS of VI_1', 'restart haupd']);
+    assert.equal((await sh(lb, "stat -c '%a %U' /etc/haup/secrets/VI_1.pass")).trim(), '600 root');
+  }
+  const after = await pids();
+  assert.notEqual(after[0], before[0]);
+  assert.notEqual(after[1], before[1]);
+  await eventually('VIP on lb5 only with the new PASS', async () => JSON.stringify(await vipHolders()) === '["lb5"]');
+  strictAlternation(await viaVip(4));
 });
