@@ -12,7 +12,7 @@ export const SUITE = 'bookworm';
 // DESIGN.md §6's list, plus ping (tests and users probe the lab with it; minbase lacks it).
 const INCLUDE = ['systemd', 'systemd-sysv', 'dbus', 'openssh-server', 'iproute2', 'curl', 'ca-certificates', 'procps', 'iputils-ping'];
 /** Bump when the customisation below changes: older cached images are then rebuilt. */
-const IMAGE_VERSION = 4;
+const IMAGE_VERSION = 5;
 const MARKER = '.haup-lab-image';
 
 /**
@@ -79,6 +79,30 @@ function customise(dir: string): void {
     join(dir, 'etc/apt/apt.conf.d/90haup-lab'),
     'APT::Install-Recommends "false";\nAPT::Install-Suggests "false";\nAcquire::Languages "none";\n',
   );
+  // nspawn with --network-namespace-path keeps the MACHINE's sysfs view of the network
+  // (/sys/class/net lists the machine's interfaces with their ifindexes), so anything reading it
+  // — haupd, ip's helpers, udev rules — would see the wrong eth0. Mount the sysfs of the host's own
+  // namespace over the net parts before anything else starts.
+  writeFileSync(
+    join(dir, 'etc/systemd/system/haup-lab-netns-sysfs.service'),
+    [
+      '[Unit]',
+      "Description=haup lab: this host's own network namespace in /sys/class/net",
+      'DefaultDependencies=no',
+      'Before=sysinit.target network-pre.target systemd-networkd.service',
+      '',
+      '[Service]',
+      'Type=oneshot',
+      'RemainAfterExit=yes',
+      'ExecStart=/bin/sh -ec "mkdir -p /run/netns-sysfs; mountpoint -q /run/netns-sysfs || mount -t sysfs -o ro,nosuid,nodev,noexec sysfs /run/netns-sysfs; mount --bind /run/netns-sysfs/class/net /sys/class/net; mount --bind /run/netns-sysfs/devices/virtual/net /sys/devices/virtual/net"',
+      '',
+      '[Install]',
+      'WantedBy=sysinit.target',
+      '',
+    ].join('\n'),
+  );
+  mkdirSync(join(dir, 'etc/systemd/system/sysinit.target.wants'), { recursive: true });
+  symlinkSync('../haup-lab-netns-sysfs.service', join(dir, 'etc/systemd/system/sysinit.target.wants/haup-lab-netns-sysfs.service'));
   // Packages' postinst may start services: fine in a booted host (policy-rc.d not needed).
   rmSync(join(dir, 'var/cache/apt/archives'), { recursive: true, force: true });
   mkdirSync(join(dir, 'var/cache/apt/archives/partial'), { recursive: true });

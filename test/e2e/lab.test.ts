@@ -166,6 +166,13 @@ test('without root: a clear error, nothing done', () => {
   assert.match(r.stderr, /haup lab needs root: .* \| run it as root/);
 });
 
+test("each host sees its own namespace's interfaces in /sys/class/net (not the machine's)", async () => {
+  const r = await labExec('lb5', 'ls /sys/class/net | tr "\\n" " "; echo; cat /sys/class/net/eth0/ifindex; ip -o link show dev eth0 | cut -d: -f1', opts);
+  const [names, sysIndex, ipIndex] = r.stdout.trim().split('\n');
+  assert.deepEqual(names!.trim().split(' ').sort(), ['eth0', 'lo']);
+  assert.equal(sysIndex, ipIndex);
+});
+
 test('isolation: a file written in lb5:/etc/nginx is absent on lb6 and in the base image', async () => {
   await labExec('lb5', 'mkdir -p /etc/nginx && echo lb5 > /etc/nginx/haup-isolation', opts);
   assert.equal((await labExec('lb5', 'cat /etc/nginx/haup-isolation', opts)).stdout, 'lb5\n');
