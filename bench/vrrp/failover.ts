@@ -67,6 +67,8 @@ export interface FailoverRun {
   baselineGapMs: number;
   /** 1-minute load average of the machine at the failure. */
   load: number;
+  /** Times the backup had entered Master BEFORE the failure (a spurious takeover: late adverts). */
+  preFailureTakeovers: number;
   /** Client samples in the window: [send time - failure time (ms), answered by | null]. */
   samples: [number, string | null][];
   error?: string;
@@ -104,6 +106,7 @@ async function oneRun(bl: BenchLab, impl: Impl, s: Setting, failure: Failure, ru
     await withTimeout(probe.ready, 15_000, 'first successful client request');
     await sleep(1000);
     const load = await loadAvg();
+    const preFailureTakeovers = backup.masterEntries();
     const t0 = await inject(bl, master, failure);
     const deadline = t0 + md + 5000;
     while (!vipB.events.some((e) => e.op === 'add' && e.t >= t0) && now() < deadline) await sleep(5);
@@ -129,6 +132,7 @@ async function oneRun(bl: BenchLab, impl: Impl, s: Setting, failure: Failure, ru
       prio0Ms: prio0 ? round1(prio0.t - t0) : null,
       client: clientStats(probe.samples, t0 - 1000, tEnd),
       load,
+      preFailureTakeovers,
       baselineGapMs: clientStats(probe.samples, t0 - 1000, t0).outageMs,
       samples: probe.samples.filter((x) => x.t >= t0 - 1000 && x.t <= tEnd).sort((x, y) => x.t - y.t).map((x) => [round1(x.t - t0), x.by]),
       ...(onB ? {} : { error: `no VIP on the backup within ${Math.round(md + 5000)} ms` }),
@@ -162,14 +166,14 @@ export function tableRows(runs: FailoverRun[]): string[] {
     const s = SETTINGS[setting] as Setting;
     const col = (f: (r: FailoverRun) => number | null): string => fmt(summarize(ok.map(f).filter((x): x is number => x !== null)));
     rows.push(
-      `| ${setting} | ${failure} | ${impl} | ${ok.length}/${rs.length} | ${col((r) => r.vipOnBackupMs)} | ${col((r) => r.sinceLastAdvertMs)} | ${col((r) => r.vipOffMasterMs)} | ${col((r) => r.client.outageMs)} | ${fmt(summarize(ok.map((r) => r.client.failed)), '', 0)} | ${boundText(s, failure as Failure)} |`,
+      `| ${setting} | ${failure} | ${impl} | ${ok.length}/${rs.length} | ${col((r) => r.vipOnBackupMs)} | ${col((r) => (r.failure === 'term' ? (r.vipOnBackupMs !== null && r.prio0Ms !== null ? r.vipOnBackupMs - r.prio0Ms : null) : r.sinceLastAdvertMs))} | ${col((r) => r.vipOffMasterMs)} | ${col((r) => r.client.outageMs)} | ${fmt(summarize(ok.map((r) => r.client.failed)), '', 0)} | ${boundText(s, failure as Failure)} |`,
     );
   }
   return rows;
 }
 
 export const TABLE_HEADER = [
-  '| setting | failure | impl | runs ok | VIP on backup after | since master\'s last advert | VIP off master after | client outage | failed requests | bound |',
+  '| setting | failure | impl | runs ok | VIP on backup after | since master\'s last advert (term: since its priority 0) | VIP off master after | client outage | failed requests | bound |',
   '|---|---|---|---|---|---|---|---|---|---|',
 ];
 
@@ -207,11 +211,11 @@ async function main(): Promise<void> {
             try {
               r = await oneRun(bl, impl, s, failure, run);
             } catch (err) {
-              r = { impl, setting: s.name, failure, run, vipOnBackupMs: null, vipOffMasterMs: null, backupFirstAdvertMs: null, sinceLastAdvertMs: null, prio0Ms: null, client: { total: 0, failed: 0, outageMs: NaN, outageEnd: NaN }, baselineGapMs: NaN, load: NaN, samples: [], error: (err as Error).message.slice(0, 4000) };
+              r = { impl, setting: s.name, failure, run, vipOnBackupMs: null, vipOffMasterMs: null, backupFirstAdvertMs: null, sinceLastAdvertMs: null, prio0Ms: null, client: { total: 0, failed: 0, outageMs: NaN, outageEnd: NaN }, baselineGapMs: NaN, load: NaN, preFailureTakeovers: NaN, samples: [], error: (err as Error).message.slice(0, 4000) };
             }
             results.push(r);
             process.stdout.write(
-              `${s.name} ${failure} ${impl} #${run}: VIP on b +${r.vipOnBackupMs} ms, since last advert ${r.sinceLastAdvertMs} ms, off a +${r.vipOffMasterMs} ms, b advert +${r.backupFirstAdvertMs} ms, prio0 +${r.prio0Ms} ms; client ${r.client.failed}/${r.client.total} failed, outage ${r.client.outageMs} ms (baseline gap ${r.baselineGapMs} ms, load ${r.load})${r.error ? ` ERROR ${r.error.split('\n')[0]}` : ''}\n`,
+              `${s.name} ${failure} ${impl} #${run}: VIP on b +${r.vipOnBackupMs} ms, since last advert ${r.sinceLastAdvertMs} ms, off a +${r.vipOffMasterMs} ms, b advert +${r.backupFirstAdvertMs} ms, prio0 +${r.prio0Ms} ms; client ${r.client.failed}/${r.client.total} failed, outage ${r.client.outageMs} ms (baseline gap ${r.baselineGapMs} ms, load ${r.load}, backup was master ${r.preFailureTakeovers}× before)${r.error ? ` ERROR ${r.error.split('\n')[0]}` : ''}\n`,
             );
           }
         }

@@ -148,6 +148,8 @@ export interface Lb {
   /** SIGCONT, SIGTERM, SIGKILL after 5 s; waits for the exit. */
   stop(): Promise<void>;
   log(): string;
+  /** How many times this daemon has entered Master so far (from its log). */
+  masterEntries(): number;
 }
 
 export function hostIp(bl: BenchLab, host: string): string {
@@ -205,6 +207,7 @@ export async function startLb(bl: BenchLab, impl: Impl, host: string, s: Setting
         await k.stop(5000);
       },
       log: () => k.log(),
+      masterEntries: () => (k.log().match(/Entering MASTER STATE/g) ?? []).length,
     };
   }
   const d = await startHaupd(bl.lab, host, dir, haupdConfig(bl, host, s, priority), { bundleDir: bl.bundleDir });
@@ -221,6 +224,7 @@ export async function startLb(bl: BenchLab, impl: Impl, host: string, s: Setting
       await d.stop(5000);
     },
     log: () => d.logs.map((e) => JSON.stringify(e)).join('\n') + '\n' + d.raw(),
+    masterEntries: () => d.logs.filter((e) => e.event === 'transition' && e.to === 'master').length,
   };
 }
 

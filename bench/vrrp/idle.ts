@@ -58,6 +58,12 @@ export interface IdleRun {
   masterRssKb: number;
   masterRssMaxKb: number;
   backupRssKb: number;
+  /**
+   * Times the backup entered Master during the window, and the master left it: a late advert
+   * (> 3 × advert + Skew) makes the backup take over with no failure at all.
+   */
+  backupTakeovers: number;
+  masterLosses: number;
   load: number;
   error?: string;
 }
@@ -105,15 +111,20 @@ async function idleRun(bl: BenchLab, impl: Impl, s: Setting, run: number, window
     if (mp.length === 0 || bp.length === 0) throw new Error(`no pids: master [${mp}] backup [${bp}]`);
     const mm = await meter(mp);
     const bm = await meter(bp);
+    const bEntries = backup.masterEntries();
+    const aEntries = master.masterEntries();
     const t0 = now();
     const rssMax = await rssMaxUntil(mp, t0 + windowS * 1000);
     const secs = (now() - t0) / 1000;
     const m = await readMeter(mm, secs);
     const b = await readMeter(bm, secs);
     if ((await master.pids()).join() !== mp.join()) throw new Error('the master restarted during the window');
-    return { impl, setting: s.name, run, windowS: Math.round(secs * 10) / 10, masterCpuPct: m.cpuPct, masterCpuTicksPct: m.ticksPct, backupCpuPct: b.cpuPct, masterRssKb: m.rss, masterRssMaxKb: Math.max(rssMax, m.rss), backupRssKb: b.rss, load: await loadAvg() };
+    // The master re-entering Master means it lost it in between.
+    const backupTakeovers = backup.masterEntries() - bEntries;
+    const masterLosses = master.masterEntries() - aEntries;
+    return { impl, setting: s.name, run, windowS: Math.round(secs * 10) / 10, masterCpuPct: m.cpuPct, masterCpuTicksPct: m.ticksPct, backupCpuPct: b.cpuPct, masterRssKb: m.rss, masterRssMaxKb: Math.max(rssMax, m.rss), backupRssKb: b.rss, backupTakeovers, masterLosses, load: await loadAvg() };
   } catch (err) {
-    return { impl, setting: s.name, run, windowS, masterCpuPct: NaN, masterCpuTicksPct: NaN, backupCpuPct: NaN, masterRssKb: NaN, masterRssMaxKb: NaN, backupRssKb: NaN, load: NaN, error: (err as Error).message.slice(0, 3000) };
+    return { impl, setting: s.name, run, windowS, masterCpuPct: NaN, masterCpuTicksPct: NaN, backupCpuPct: NaN, masterRssKb: NaN, masterRssMaxKb: NaN, backupRssKb: NaN, backupTakeovers: NaN, masterLosses: NaN, load: NaN, error: (err as Error).message.slice(0, 3000) };
   } finally {
     await resetLab(bl, lbs);
   }
@@ -130,11 +141,13 @@ async function floorRun(bl: BenchLab, floor: Floor, run: number, windowS: number
     const rssMax = await rssMaxUntil([child.pid], t0 + windowS * 1000);
     const secs = (now() - t0) / 1000;
     const m = await readMeter(mm, secs);
-    return { impl: floor, setting: '-', run, windowS: Math.round(secs * 10) / 10, masterCpuPct: m.cpuPct, masterCpuTicksPct: m.ticksPct, backupCpuPct: NaN, masterRssKb: m.rss, masterRssMaxKb: Math.max(rssMax, m.rss), backupRssKb: NaN, load: await loadAvg() };
+    return { impl: floor, setting: '-', run, windowS: Math.round(secs * 10) / 10, masterCpuPct: m.cpuPct, masterCpuTicksPct: m.ticksPct, backupCpuPct: NaN, masterRssKb: m.rss, masterRssMaxKb: Math.max(rssMax, m.rss), backupRssKb: NaN, backupTakeovers: NaN, masterLosses: NaN, load: await loadAvg() };
   } finally {
     child.kill('SIGKILL');
   }
 }
+
+const sum = (xs: number[]): number => xs.filter(Number.isFinite).reduce((a, b) => a + b, 0);
 
 export function idleRows(runs: IdleRun[]): string[] {
   const keys = [...new Set(runs.map((r) => `${r.setting}|${r.impl}`))];
@@ -144,13 +157,13 @@ export function idleRows(runs: IdleRun[]): string[] {
     const ok = rs.filter((r) => !r.error);
     const mb = (f: (r: IdleRun) => number): string => fmt(summarize(ok.map((r) => f(r) / 1024)), ' MB', 1);
     const pct = (f: (r: IdleRun) => number): string => fmt(summarize(ok.map(f)), ' %', 3);
-    return `| ${setting} | ${impl} | ${ok.length}/${rs.length} | ${pct((r) => r.masterCpuPct)} | ${impl in FLOORS ? '—' : pct((r) => r.backupCpuPct)} | ${mb((r) => r.masterRssKb)} | ${mb((r) => r.masterRssMaxKb)} | ${impl in FLOORS ? '—' : mb((r) => r.backupRssKb)} |`;
+    return `| ${setting} | ${impl} | ${ok.length}/${rs.length} | ${pct((r) => r.masterCpuPct)} | ${impl in FLOORS ? '—' : pct((r) => r.backupCpuPct)} | ${mb((r) => r.masterRssKb)} | ${mb((r) => r.masterRssMaxKb)} | ${impl in FLOORS ? '—' : mb((r) => r.backupRssKb)} | ${impl in FLOORS ? '—' : `${sum(ok.map((r) => r.backupTakeovers))} in ${sum(ok.map((r) => r.windowS)).toFixed(0)} s`} |`;
   });
 }
 
 export const IDLE_HEADER = [
-  '| setting | impl | runs ok | master CPU (% of a core) | backup CPU | master RSS | master RSS max | backup RSS |',
-  '|---|---|---|---|---|---|---|---|',
+  '| setting | impl | runs ok | master CPU (% of a core) | backup CPU | master RSS | master RSS max | backup RSS | spurious backup takeovers |',
+  '|---|---|---|---|---|---|---|---|---|',
 ];
 
 async function main(): Promise<void> {
@@ -174,7 +187,7 @@ async function main(): Promise<void> {
       const batch = await Promise.all([...combos.map((c, i) => idleRun(labs[i] as BenchLab, c.impl, c.s, run, windowS)), ...(Object.keys(FLOORS) as Floor[]).map((f) => floorRun(labs[0] as BenchLab, f, run, windowS))]);
       for (const r of batch) {
         results.push(r);
-        process.stdout.write(`${r.setting} ${r.impl} #${run}: master CPU ${r.masterCpuPct} % (ticks ${r.masterCpuTicksPct} %), backup ${r.backupCpuPct} %, master RSS ${r.masterRssKb} kB (max ${r.masterRssMaxKb}), backup ${r.backupRssKb} kB, load ${r.load}${r.error ? ` ERROR ${r.error.split('\n')[0]}` : ''}\n`);
+        process.stdout.write(`${r.setting} ${r.impl} #${run}: master CPU ${r.masterCpuPct} % (ticks ${r.masterCpuTicksPct} %), backup ${r.backupCpuPct} %, master RSS ${r.masterRssKb} kB (max ${r.masterRssMaxKb}), backup ${r.backupRssKb} kB, backup takeovers ${r.backupTakeovers}, master losses ${r.masterLosses}, load ${r.load}${r.error ? ` ERROR ${r.error.split('\n')[0]}` : ''}\n`);
       }
     }
   } finally {
