@@ -6,7 +6,11 @@
 //
 // Layout of OUTDIR (copy it to /opt/haup as is):
 //   bin/haupd                     #!/bin/sh wrapper: exec node lib/haupd.cjs "$@"
-//   lib/haupd.cjs                 the daemon, every dependency inlined
+//   lib/haupd.cjs                 the daemon, every dependency it needs inlined
+//   lib/haupd-cli.cjs             the rest of the command line and the config validator (commander,
+//                                 zod, yaml), loaded only by --check-config, --release, status and
+//                                 the daemon's short-lived config child: merely parsing them costs
+//                                 ~11 MB of RSS, which the long-running daemon does not pay
 //   lib/native/raw-socket.abiNNN.node
 //   manifest.json                 version, sha256 of every file (deploy compares these: idempotent)
 //
@@ -51,6 +55,16 @@ const nativeLoader: Plugin = {
   },
 };
 
+/** In the daemon bundle, main.ts's on-demand imports point at the CLI bundle beside it. */
+const cliExternal: Plugin = {
+  name: 'haupd-cli-external',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/(main-cli|config)\.ts$/ }, (args) =>
+      args.importer.endsWith(path.join('src', 'vrrp', 'main.ts')) ? { path: './haupd-cli.cjs', external: true } : undefined,
+    );
+  },
+};
+
 function sha256(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
@@ -68,27 +82,46 @@ export async function bundleHaupd(outDir: string): Promise<BundleManifest> {
   await mkdir(path.join(out, 'lib', 'native'), { recursive: true });
   await mkdir(path.join(out, 'bin'), { recursive: true });
 
-  const result = await build({
+  const common = {
+    bundle: true,
+    platform: 'node',
+    target: 'node18',
+    format: 'cjs',
+    define: { HAUPD_BUNDLED_VERSION: JSON.stringify(pkg.version) },
+    legalComments: 'none',
+    logLevel: 'silent',
+    banner: { js: '// haupd ' + pkg.version + ' — bundled by src/vrrp/bundle.ts; do not edit.' },
+  } as const;
+  const daemon = await build({
+    ...common,
     stdin: {
       contents: `import { main } from './src/vrrp/main.ts';\nmain(process.argv.slice(2)).then((code) => { process.exitCode = code; });\n`,
       resolveDir: repoRoot,
       sourcefile: 'haupd-entry.ts',
       loader: 'ts',
     },
-    bundle: true,
-    platform: 'node',
-    target: 'node18',
-    format: 'cjs',
     outfile: path.join(out, 'lib', 'haupd.cjs'),
-    plugins: [nativeLoader],
-    define: { HAUPD_BUNDLED_VERSION: JSON.stringify(pkg.version) },
-    legalComments: 'none',
-    logLevel: 'silent',
-    banner: { js: '// haupd ' + pkg.version + ' — bundled by src/vrrp/bundle.ts; do not edit.' },
+    plugins: [nativeLoader, cliExternal],
   });
-  const warnings = result.warnings.filter((w) => !/require.*expression|cannot be bundled/i.test(w.text));
+  const cli = await build({
+    ...common,
+    stdin: {
+      contents: `export { runCli } from './src/vrrp/main-cli.ts';\nexport { loadConfigFile } from './src/vrrp/config.ts';\n`,
+      resolveDir: repoRoot,
+      sourcefile: 'haupd-cli-entry.ts',
+      loader: 'ts',
+    },
+    outfile: path.join(out, 'lib', 'haupd-cli.cjs'),
+    plugins: [nativeLoader],
+  });
+  const warnings = [...daemon.warnings, ...cli.warnings].filter((w) => !/require.*expression|cannot be bundled/i.test(w.text));
   if (warnings.length > 0) {
     throw new Error('esbuild warnings:\n' + warnings.map((w) => `${w.location?.file}:${w.location?.line}: ${w.text}`).join('\n'));
+  }
+  // The daemon bundle must not carry the validator: that is the point of the split.
+  const daemonJs = await readFile(path.join(out, 'lib', 'haupd.cjs'), 'utf8');
+  for (const heavy of ['node_modules/zod/', 'node_modules/yaml/', 'node_modules/commander/']) {
+    if (daemonJs.includes(heavy)) throw new Error(`lib/haupd.cjs includes ${heavy}: a static import leaks the CLI into the daemon`);
   }
 
   const rawSocketDir = path.dirname(createRequire(path.join(repoRoot, 'package.json')).resolve('@neuralegion/raw-socket/package.json'));
@@ -111,7 +144,7 @@ export async function bundleHaupd(outDir: string): Promise<BundleManifest> {
   await chmod(path.join(out, 'bin', 'haupd'), 0o755);
 
   const files: BundleManifest['files'] = {};
-  const list = ['bin/haupd', 'lib/haupd.cjs', ...SHIPPED_ABIS.map((a) => `lib/native/raw-socket.abi${a}.node`)];
+  const list = ['bin/haupd', 'lib/haupd.cjs', 'lib/haupd-cli.cjs', ...SHIPPED_ABIS.map((a) => `lib/native/raw-socket.abi${a}.node`)];
   for (const rel of list) {
     const data = await readFile(path.join(out, rel));
     files[rel] = { sha256: sha256(data), bytes: data.length };

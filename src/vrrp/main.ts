@@ -1,116 +1,36 @@
-// haupd's command line. `bin/haupd` (checkout) and `lib/haupd.cjs` (bundle) both call `main(argv)`.
+// haupd's entry: `bin/haupd` (checkout) and `lib/haupd.cjs` (bundle) both call `main(argv)`.
 //
 //   haupd [--config FILE]                 run the daemon (default /etc/haup/haupd.yml)
 //   haupd --check-config FILE             validate; diagnostics as FILE:LINE:COL; exit 0 / 2
 //   haupd --release [--config FILE]       remove our VIPs left behind by a crashed daemon (ExecStopPost)
 //   haupd status [--socket PATH | --config FILE]   print the running daemon's status (JSON)
-import { Command, CommanderError } from 'commander';
-import { EXIT, exitCodeOf, formatDiagnostic, formatError, HaupError } from '../util/errors.ts';
-import { loadConfigFile } from './config.ts';
-import { runDaemon } from './daemon.ts';
-import { createLogger } from './log.ts';
-import { releaseVips } from './release.ts';
-import { queryStatus } from './status.ts';
-import { HAUPD_VERSION } from './version.ts';
+//
+// Memory: the daemon itself never loads commander, zod or yaml (together ~25 MB of RSS for the
+// daemon's whole life, against a 50 MB budget). A plain daemon run is recognised here and started
+// directly; its config is validated by a child (`--resolve-config`, config-child.ts). Every other
+// form loads the full command line (main-cli.ts) on demand.
+import { serializeConfigLoad } from './config-child.ts';
+import { runDaemonProcess } from './daemon.ts';
+import { DEFAULT_CONFIG } from './version.ts';
 
-
-export const DEFAULT_CONFIG = '/etc/haup/haupd.yml';
-
-interface Options {
-  config?: string;
-  checkConfig?: string;
-  release?: boolean;
-  verbose?: boolean;
-}
-
-function out(text: string): void {
-  process.stdout.write(text.endsWith('\n') ? text : text + '\n');
-}
-function err(text: string): void {
-  process.stderr.write(text.endsWith('\n') ? text : text + '\n');
-}
-
-async function checkConfig(file: string): Promise<number> {
-  const { config, diagnostics } = await loadConfigFile(file);
-  for (const d of diagnostics) err(formatDiagnostic(d));
-  if (!config) {
-    const errors = diagnostics.filter((d) => d.severity === 'error').length;
-    err(`${file}: invalid (${errors} error${errors === 1 ? '' : 's'})`);
-    return EXIT.usage;
-  }
-  const names = config.instances.map((i) => `${i.name} (${i.interface} vrid ${i.vrid} v${i.version})`).join(', ');
-  out(`${file}: OK, ${config.instances.length} instance${config.instances.length === 1 ? '' : 's'}: ${names}`);
-  return EXIT.ok;
-}
-
-async function release(file: string): Promise<number> {
-  const { config, diagnostics } = await loadConfigFile(file);
-  for (const d of diagnostics) err(formatDiagnostic(d));
-  if (!config) return EXIT.usage;
-  const log = createLogger({ level: config.logLevel });
-  const removed = await releaseVips(config, log);
-  out(`released ${removed.length} VIP${removed.length === 1 ? '' : 's'}${removed.length ? ': ' + removed.join(', ') : ''}`);
-  return EXIT.ok;
-}
-
-export function buildProgram(run: (code: number) => void): Command {
-  const program = new Command('haupd')
-    .description('VRRP daemon (RFC 3768 / 5798), wire-compatible with keepalived.')
-    .version(HAUPD_VERSION, '-V, --version')
-    .option('-c, --config <file>', `config file (YAML or JSON)`, DEFAULT_CONFIG)
-    .option('--check-config <file>', 'validate FILE and exit: 0 valid, 2 invalid (diagnostics on stderr)')
-    .option('--release', 'remove the VIPs of every configured instance from this host and exit (ExecStopPost)')
-    .option('-v, --verbose', 'stack traces on unexpected errors')
-    .showHelpAfterError('(run with --help for usage)')
-    // `haupd status --config F`: the subcommand's own --config, not the daemon's.
-    .enablePositionalOptions()
-    .exitOverride()
-    .configureOutput({ writeOut: out, writeErr: err })
-    .action(async (opts: Options) => {
-      if (opts.checkConfig !== undefined) return run(await checkConfig(opts.checkConfig));
-      const file = opts.config ?? DEFAULT_CONFIG;
-      if (opts.release) return run(await release(file));
-      const code = await runDaemon({ configFile: file });
-      // Everything was closed; should a stray handle keep the loop alive, do not hang systemd.
-      setTimeout(() => process.exit(code), 3000).unref();
-      run(code);
-    });
-  program
-    .command('status')
-    .description("print the running daemon's status (JSON from its status socket)")
-    .option('-s, --socket <path>', 'status socket (default: status_socket from the config)')
-    .option('-c, --config <file>', 'config file naming the status socket', DEFAULT_CONFIG)
-    .action(async (opts: { socket?: string; config: string }) => {
-      let socket = opts.socket;
-      if (!socket) {
-        const { config, diagnostics } = await loadConfigFile(opts.config);
-        if (!config) {
-          for (const d of diagnostics) err(formatDiagnostic(d));
-          return run(EXIT.usage);
-        }
-        socket = config.statusSocket;
-      }
-      try {
-        out(JSON.stringify(await queryStatus(socket), null, 2));
-      } catch (e) {
-        throw new HaupError((e as Error).message);
-      }
-      run(EXIT.ok);
-    });
-  return program;
+/** The config file when argv is a plain daemon run (`[]`, `--config F`, `-c F`, `--config=F`). */
+export function plainDaemonRun(argv: readonly string[]): string | undefined {
+  if (argv.length === 0) return DEFAULT_CONFIG;
+  if (argv.length === 2 && (argv[0] === '--config' || argv[0] === '-c') && argv[1] && !argv[1].startsWith('-')) return argv[1];
+  if (argv.length === 1 && argv[0]?.startsWith('--config=') && argv[0].length > '--config='.length) return argv[0].slice('--config='.length);
+  return undefined;
 }
 
 export async function main(argv: string[]): Promise<number> {
-  let code: number = EXIT.ok;
-  const program = buildProgram((c) => {
-    code = c;
-  });
-  try {
-    await program.parseAsync(argv, { from: 'user' });
-    return code;
-  } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
-    err(formatError(e, program.opts<Options>().verbose === true));
-    return exitCodeOf(e);
+  const file = plainDaemonRun(argv);
+  if (file !== undefined) return runDaemonProcess(file);
+  if (argv.length === 2 && argv[0] === '--resolve-config' && argv[1]) {
+    // Internal: the daemon's config validator (see config-child.ts). JSON on stdout, exit 0 / 2.
+    const { loadConfigFile } = await import('./config.ts');
+    const load = await loadConfigFile(argv[1]);
+    process.stdout.write(serializeConfigLoad(load) + '\n');
+    return load.config ? 0 : 2;
   }
+  const { runCli } = await import('./main-cli.ts');
+  return runCli(argv);
 }

@@ -152,11 +152,16 @@ export async function holders(lab: NetnsLab, hosts: string[], vip: string): Prom
 }
 
 /** Wait until exactly `expected` holds the VIP (and nobody else of `hosts`). */
-export function waitHolder(lab: NetnsLab, hosts: string[], vip: string, expected: string, timeoutMs = 10_000): Promise<true> {
-  return waitFor(`${vip} held by ${expected} only`, async () => {
-    const h = await holders(lab, hosts, vip);
-    return h.length === 1 && h[0] === expected ? true : undefined;
-  }, timeoutMs, 20);
+export async function waitHolder(lab: NetnsLab, hosts: string[], vip: string, expected: string, timeoutMs = 10_000): Promise<true> {
+  let last: string[] = [];
+  try {
+    return await waitFor(`${vip} held by ${expected} only`, async () => {
+      last = await holders(lab, hosts, vip);
+      return last.length === 1 && last[0] === expected ? true : undefined;
+    }, timeoutMs, 20);
+  } catch (err) {
+    throw new Error(`${(err as Error).message} (held by: ${last.join(', ') || 'nobody'})`);
+  }
 }
 
 /**

@@ -91,19 +91,32 @@ async function stopAll(): Promise<void> {
 
 const ts = (e: { ts: string }): number => Date.parse(e.ts);
 
-function probe(durationMs: number): Promise<ProbeResult> {
-  return new Promise((resolve, reject) => {
-    const p = lab.spawn('c', process.execPath, ['--import', 'tsx', path.join(repoRoot, 'test/e2e/http-probe.ts'), 'probe', `http://${VIP}:8080/`, String(durationMs), '20', '500'], { cwd: repoRoot });
-    let out = '';
-    p.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+/**
+ * Start the probe loop in the client namespace; resolves once the first request is done (node +
+ * tsx take a while to start on a loaded machine), with the promise of the final result.
+ */
+async function probe(durationMs: number): Promise<{ result: Promise<ProbeResult> }> {
+  const p = lab.spawn('c', process.execPath, ['--import', 'tsx', path.join(repoRoot, 'test/e2e/http-probe.ts'), 'probe', `http://${VIP}:8080/`, String(durationMs), '20', '500'], { cwd: repoRoot });
+  let out = '';
+  let onReady: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => (onReady = resolve));
+  p.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+    if (out.startsWith('ready\n')) onReady();
+  });
+  const result = new Promise<ProbeResult>((resolve, reject) => {
     p.on('exit', () => {
+      onReady();
       try {
-        resolve(JSON.parse(out) as ProbeResult);
+        resolve(JSON.parse(out.replace(/^ready\n/, '')) as ProbeResult);
       } catch {
         reject(new Error(`probe output: ${out}`));
       }
     });
   });
+  result.catch(() => undefined);
+  await ready;
+  return { result };
 }
 
 /** Start the pair with a as master and wait until it is steady (VIP on a only, b backup). */
@@ -164,8 +177,8 @@ test('planned stop (SIGTERM): 0 failed requests, the backup takes over without S
   await writeFile(script, `#!/bin/sh\necho "$* prev=$HAUPD_PREVIOUS_STATE" >> ${notifyLog}\n`, { mode: 0o755 });
   try {
     const [a, b] = await pair({ priority: 150, extra: { notify: [script], notify_master: [`${script} own-master`] } });
-    const probing = probe(3000);
-    await new Promise((r) => setTimeout(r, 1000));
+    const probing = (await probe(3000)).result;
+    await new Promise((r) => setTimeout(r, 700));
     const t0 = Date.now();
     a.signal('SIGTERM');
     const m = await b.waitLog((e) => e.event === 'transition' && e.to === 'master', 5000, 'b master');
@@ -189,8 +202,7 @@ test('planned stop (SIGTERM): 0 failed requests, the backup takes over without S
     await waitHolder(lab, LBS, VIP, 'b', 2000);
 
     // a comes back with the higher priority: preempts after its Master_Down, b drains and yields.
-    const probing2 = probe(2500);
-    await new Promise((r) => setTimeout(r, 300));
+    const probing2 = (await probe(2500)).result;
     const a2 = await start('a', { priority: 150 });
     await a2.waitLog((e) => e.event === 'transition' && e.to === 'master', 5000, 'a master again');
     const r2 = await probing2;
@@ -366,7 +378,9 @@ test('partition guard: the master that loses its gateway goes Fault and releases
     await lab.setLink('c', false);
     const f = await a.waitLog((e) => e.event === 'transition' && e.to === 'fault' && /unreachable/.test(String(e.reason)), 3000, 'a fault');
     assert.match(String(f.reason), /partition guard: gateway 198\.18\.60\.3 unreachable/);
-    await waitHolder(lab, LBS, VIP, 'b', 3000);
+    await waitHolder(lab, LBS, VIP, 'b', 5000).catch((err: Error) => {
+      throw new Error(`${err.message}\na: ${a.logs.slice(-8).map((e) => JSON.stringify(e)).join('\n')}\nb: ${b.logs.slice(-8).map((e) => JSON.stringify(e)).join('\n')}`);
+    });
     await lab.setLink('c', true);
     await a.waitLog((e) => e.event === 'transition' && e.from === 'fault' && e.to === 'backup', 5000, 'a back');
     await waitHolder(lab, LBS, VIP, 'a', 5000);
@@ -413,8 +427,8 @@ test("the bundle on Debian's Node 18 (abi108 addon) as master, the checkout on N
     await waitHolder(lab, LBS, VIP, 'a', 5000);
     const started = a.logs.find((e) => e.event === 'starting');
     assert.match(String(started?.node), /^v18\./);
-    const probing = probe(2000);
-    await new Promise((r) => setTimeout(r, 700));
+    const probing = (await probe(2000)).result;
+    await new Promise((r) => setTimeout(r, 500));
     a.signal('SIGTERM');
     assert.equal(await a.exited, 0);
     const r = await probing;
@@ -434,8 +448,8 @@ test('split brain healed: the surviving master sends gratuitous ARP at once, the
   let probing: Promise<ProbeResult> | undefined;
   try {
     const [a, b] = await pair();
-    probing = probe(5000);
-    await new Promise((r) => setTimeout(r, 500));
+    probing = (await probe(5000)).result;
+    await new Promise((r) => setTimeout(r, 300));
     // Cut VRRP (IP protocol 112) on the bridge, both ways; everything else still flows.
     await execNft(['add', 'table', 'bridge', 'hdsplit']);
     await execNft(['add', 'chain', 'bridge', 'hdsplit', 'vrrpcut', '{ type filter hook forward priority 0; }']);

@@ -6,8 +6,9 @@
  *       answers every request with NAME (bound to 0.0.0.0: it answers on the VIP while this
  *       namespace holds it)
  *   node --import tsx test/e2e/http-probe.ts probe URL DURATION_MS EVERY_MS TIMEOUT_MS
- *       one request at a time, a new connection each (like curl), for DURATION_MS; prints one JSON
- *       line: { total, failed, outageMs, samples: [[tMs, answer|null], ...] }
+ *       one request at a time, a new connection each (like curl), for DURATION_MS; prints `ready`
+ *       after the first request, then one JSON line at the end:
+ *       { total, failed, outageMs, samples: [[tMs, answer|null], ...] }
  */
 import http from 'node:http';
 
@@ -51,6 +52,7 @@ async function probe(url: string, durationMs: number, everyMs: number, timeoutMs
   while (performance.now() - start < durationMs) {
     const t = performance.now() - start;
     const answer = await get(url, timeoutMs);
+    if (samples.length === 0) process.stdout.write('ready\n');
     samples.push([Math.round(t), answer]);
     if (answer !== null) {
       if (lastOk >= 0) outage = Math.max(outage, t - lastOk);

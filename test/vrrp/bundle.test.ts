@@ -22,7 +22,11 @@ test('bundle: one JS file + abi108/abi115 addons + manifest; runs --check-config
   try {
     const built = path.join(work, 'build');
     const manifest = await bundleHaupd(built);
-    assert.deepEqual(Object.keys(manifest.files).sort(), ['bin/haupd', 'lib/haupd.cjs', 'lib/native/raw-socket.abi108.node', 'lib/native/raw-socket.abi115.node']);
+    assert.deepEqual(Object.keys(manifest.files).sort(), ['bin/haupd', 'lib/haupd-cli.cjs', 'lib/haupd.cjs', 'lib/native/raw-socket.abi108.node', 'lib/native/raw-socket.abi115.node']);
+    // The long-running daemon's file carries neither the validator nor the CLI parser.
+    const daemonJs = await readFile(path.join(built, 'lib', 'haupd.cjs'), 'utf8');
+    assert.ok(!/node_modules\/(zod|yaml|commander)\//.test(daemonJs));
+    assert.ok(manifest.files['lib/haupd.cjs']!.bytes < 300_000, `daemon bundle ${manifest.files['lib/haupd.cjs']!.bytes} bytes`);
     for (const [rel, f] of Object.entries(manifest.files)) {
       const data = await readFile(path.join(built, rel));
       assert.equal(createHash('sha256').update(data).digest('hex'), f.sha256, rel);
@@ -47,6 +51,14 @@ test('bundle: one JS file + abi108/abi115 addons + manifest; runs --check-config
     const no = await run(path.join(opt, 'bin', 'haupd'), ['--check-config', bad], work);
     assert.equal(no.code, 2);
     assert.match(no.stderr, new RegExp(`^${bad.replace(/[/.]/g, '\\$&')}:2:42: instances\\[0\\]\\.vrid: must be at least 1, got the number 0$`, 'm'));
+
+    // The daemon's config child: resolved config as JSON, exit 0 (2 with diagnostics).
+    const resolved = await run('/usr/bin/node', [path.join(opt, 'lib', 'haupd.cjs'), '--resolve-config', good], work);
+    assert.equal(resolved.code, 0, resolved.stderr);
+    assert.equal((JSON.parse(resolved.stdout) as { config: { instances: { vrid: number }[] } }).config.instances[0]!.vrid, 50);
+    const unresolved = await run('/usr/bin/node', [path.join(opt, 'lib', 'haupd.cjs'), '--resolve-config', bad], work);
+    assert.equal(unresolved.code, 2);
+    assert.equal((JSON.parse(unresolved.stdout) as { diagnostics: { line: number; col: number }[] }).diagnostics[0]!.col, 42);
 
     const version = await run(path.join(opt, 'bin', 'haupd'), ['--version'], work);
     assert.equal(version.stdout.trim(), manifest.version);

@@ -173,10 +173,10 @@ test('planned stop: the leaving master keeps its VIP until the new master has ad
     const a = new Host('a', `${NET}.1`, wire);
     const b = new Host('b', `${NET}.2`, wire);
     const peers = { [a.address]: 150, [b.address]: 100 };
-    const da = new Daemon(await configFor('a', { handover_timeout: 2, instances: [instance('VI_1', 90, 150, `${NET}.100`, peers)] }), a.log, a.io());
+    const da = new Daemon(await configFor('a', { handover_timeout: 2, instances: [instance('VI_1', 90, 150, `${NET}.100`, peers)] }), a.log, a.io(), loadConfigFile);
     await da.start();
     await until('a master', () => a.vips.has(`${NET}.100`));
-    const db = new Daemon(await configFor('b', { handover_timeout: 2, instances: [instance('VI_1', 90, 100, `${NET}.100`, peers)] }), b.log, b.io());
+    const db = new Daemon(await configFor('b', { handover_timeout: 2, instances: [instance('VI_1', 90, 100, `${NET}.100`, peers)] }), b.log, b.io(), loadConfigFile);
     await db.start();
     await until('b backup', () => b.transitions().some((t) => t.to === 'backup'));
     await new Promise((r) => setTimeout(r, 200));
@@ -202,7 +202,7 @@ test('an exception inside one instance is logged and puts only that instance in 
     const wire = new Wire();
     const a = new Host('a', `${NET}.1`, wire);
     const b = new Host('b', `${NET}.2`, wire);
-    const da = new Daemon(await configFor('a', { instances: [instance('VI_1', 91, 150, `${NET}.101`), instance('VI_2', 92, 150, `${NET}.102`)] }), a.log, a.io());
+    const da = new Daemon(await configFor('a', { instances: [instance('VI_1', 91, 150, `${NET}.101`), instance('VI_2', 92, 150, `${NET}.102`)] }), a.log, a.io(), loadConfigFile);
     await da.start();
     await until('a master of both', () => a.vips.size === 2);
     // Break VI_1's state machine: every advert it is handed throws.
@@ -214,7 +214,7 @@ test('an exception inside one instance is logged and puts only that instance in 
       return original(e, now);
     };
     // b runs only VI_1, with a higher priority: it preempts, and its adverts reach a's broken VI_1.
-    const db = new Daemon(await configFor('b', { instances: [instance('VI_1', 91, 200, `${NET}.101`)] }), b.log, b.io());
+    const db = new Daemon(await configFor('b', { instances: [instance('VI_1', 91, 200, `${NET}.101`)] }), b.log, b.io(), loadConfigFile);
     await db.start();
     await until('VI_1 fault on a', () => a.transitions('VI_1').some((t) => t.to === 'fault'));
     const err = a.lines.find((l) => l.event === 'instance_error')!;
@@ -242,8 +242,8 @@ test('tracking events reach the instance: a weight-0 fault releases the VIP, the
     const wire = new Wire();
     const a = new Host('a', `${NET}.1`, wire);
     const b = new Host('b', `${NET}.2`, wire);
-    const da = new Daemon(await configFor('a', { instances: [instance('VI_1', 93, 150, `${NET}.103`)] }), a.log, a.io());
-    const db = new Daemon(await configFor('b', { instances: [instance('VI_1', 93, 100, `${NET}.103`)] }), b.log, b.io());
+    const da = new Daemon(await configFor('a', { instances: [instance('VI_1', 93, 150, `${NET}.103`)] }), a.log, a.io(), loadConfigFile);
+    const db = new Daemon(await configFor('b', { instances: [instance('VI_1', 93, 100, `${NET}.103`)] }), b.log, b.io(), loadConfigFile);
     await da.start();
     await until('a master', () => a.vips.size === 1);
     await db.start();
@@ -268,7 +268,7 @@ test('reload: unchanged instance untouched, removed one released, invalid file r
     const a = new Host('a', `${NET}.1`, wire);
     const input: HaupdConfigInput = { handover_timeout: 0.2, instances: [instance('VI_1', 94, 150, `${NET}.104`), instance('VI_2', 95, 150, `${NET}.105`)] };
     const cfg = await configFor('a', input);
-    const da = new Daemon(cfg, a.log, a.io());
+    const da = new Daemon(cfg, a.log, a.io(), loadConfigFile);
     await da.start();
     await until('both master', () => a.vips.size === 2);
     const before = a.transitions('VI_1').length;
@@ -298,8 +298,8 @@ test('sync group: a fault in one member takes the whole group to Fault and the p
       instances: [instance('OUT', 96, prio, `${NET}.106`), instance('IN', 97, prio, `${NET}.107`)],
       sync_groups: [{ name: 'G', instances: ['OUT', 'IN'] }],
     });
-    const da = new Daemon(await configFor('a', group(150)), a.log, a.io());
-    const db = new Daemon(await configFor('b', group(100)), b.log, b.io());
+    const da = new Daemon(await configFor('a', group(150)), a.log, a.io(), loadConfigFile);
+    const db = new Daemon(await configFor('b', group(100)), b.log, b.io(), loadConfigFile);
     await da.start();
     await until('a master of both', () => a.vips.size === 2);
     await db.start();
@@ -327,7 +327,7 @@ test('an interface that is missing at start: the instance waits in Fault and sta
       if (attempts === 1) throw new Error(`interface ${ifname} does not exist`);
       return realOpen(ifname, opts);
     };
-    const da = new Daemon(await configFor('a', { instances: [instance('VI_1', 98, 150, `${NET}.108`)] }), a.log, io);
+    const da = new Daemon(await configFor('a', { instances: [instance('VI_1', 98, 150, `${NET}.108`)] }), a.log, io, loadConfigFile);
     await da.start();
     assert.equal((da.status() as HaupdStatus).instances[0]!.state, 'FAULT');
     assert.ok(a.lines.some((l) => l.event === 'socket_open_failed'));
