@@ -1,6 +1,6 @@
 // Pass/fail bounds of `verify --failover`, derived from the instance's own timers (RFC 3768 /
 // RFC 5798 Master_Down = 3 x advert + Skew) plus a stated margin. Pure: every figure is in ms.
-import type { TrackCheck, VrrpInstance } from '../inventory/model.ts';
+import type { PartitionGuard, TrackCheck, VrrpInstance } from '../inventory/model.ts';
 import { masterDownIntervalMs } from '../vrrp/timers.ts';
 
 /**
@@ -11,8 +11,12 @@ import { masterDownIntervalMs } from '../vrrp/timers.ts';
 export const MARGIN_MS = 750;
 /** A client's longest gap may exceed the VIP move by the request in flight and one period. */
 export const CLIENT_MARGIN_MS = 250;
-/** A freshly started haupd (node boot, config load, raw socket) before its state machine runs. */
-export const STARTUP_MS = 3000;
+/**
+ * `systemctl start haupd` until its state machine runs: two node starts on the LB (the unit's
+ * ExecStartPre --check-config, then the daemon), config load, raw socket. Measured 1.5-4 s on the
+ * shared 2-core lab machine under load.
+ */
+export const STARTUP_MS = 5000;
 
 export interface Bound {
   /** VIP must be seen on the new holder within this many ms (null: must NOT move). */
@@ -75,10 +79,13 @@ export function backendFailureBound(): Bound {
  * The original master's haupd starts again: it starts as Backup and (preempt) takes the VIP back
  * after its own Master_Down plus preempt_delay; with nopreempt it must stay backup.
  */
-export function recoveryBound(inst: VrrpInstance): Bound {
+export function recoveryBound(inst: VrrpInstance, guard?: PartitionGuard): Bound {
   if (!inst.preempt) return { vipMs: null, gapMs: null, failedMax: 0, basis: 'nopreempt: the VIP stays on the backup, 0 failed' };
-  const vip = STARTUP_MS + inst.preemptDelay * 1000 + masterDownMs(inst, masterPriority(inst)) + MARGIN_MS;
-  return { vipMs: r(vip), gapMs: null, failedMax: 0, basis: `start ${s(STARTUP_MS)} + preempt_delay ${inst.preemptDelay} s + Master_Down ${s(masterDownMs(inst, masterPriority(inst)))} + ${s(MARGIN_MS)}; 0 failed` };
+  // With a partition guard, instances start in Fault until the gateway answered `rise` probes.
+  const guardMs = guard ? guard.rise * guard.interval * 1000 : 0;
+  const vip = STARTUP_MS + guardMs + inst.preemptDelay * 1000 + masterDownMs(inst, masterPriority(inst)) + MARGIN_MS;
+  const g = guard ? ` + partition guard ${guard.rise} x ${guard.interval} s` : '';
+  return { vipMs: r(vip), gapMs: null, failedMax: 0, basis: `start ${s(STARTUP_MS)}${g} + preempt_delay ${inst.preemptDelay} s + Master_Down ${s(masterDownMs(inst, masterPriority(inst)))} + ${s(MARGIN_MS)}; 0 failed` };
 }
 
 /** Split brain: the backup becomes a second master within Master_Down; after the heal one master within 3 adverts. */

@@ -24,6 +24,9 @@ export function backendOf(body: string, webs: WebHost[]): string | undefined {
 /** Exactly one LB holds the VIP, and it is the expected master (nopreempt: any single holder). */
 export function evaluateVip(inst: VrrpInstance, vip: Vip, holders: Record<string, string[] | { error: string }>): CheckResult {
   const name = `VIP ${vip.address} (${inst.name})`;
+  // In member order (highest priority first), however the answers arrived.
+  const order = (h: string) => inst.members.findIndex((m) => m.host === h);
+  holders = Object.fromEntries(Object.entries(holders).sort(([a], [b]) => order(a) - order(b)));
   const unreadable = Object.entries(holders).filter(([, v]) => !Array.isArray(v)) as [string, { error: string }][];
   const on = Object.entries(holders)
     .filter(([, v]) => Array.isArray(v) && v.includes(vip.address))
@@ -87,7 +90,8 @@ export function evaluateHttp(name: string, results: HttpResult[], webs: WebHost[
     const b = backendOf(r.body, webs) ?? 'unknown';
     seen.set(b, (seen.get(b) ?? 0) + 1);
   }
-  const counts = [...seen].map(([b, n]) => `${b} x${n}`).join(', ');
+  const rank = (b: string) => (webs.findIndex((w) => w.name === b) + webs.length + 1) % (webs.length + 1);
+  const counts = [...seen].sort(([a], [b]) => rank(a) - rank(b)).map(([b, n]) => `${b} x${n}`).join(', ');
   const missing = testPage ? webs.filter((w) => !seen.has(w.name)).map((w) => w.name) : [];
   const problems: string[] = [];
   if (results.length === 0) problems.push('no request completed');

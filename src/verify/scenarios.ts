@@ -394,7 +394,7 @@ const SCENARIOS: Record<ScenarioId, Runner> = {
       return skipped('recovery', inst, vip, ctx.probeHost, `setup failed: ${B} did not take the VIP after ${M}'s haupd stopped`);
     }
     await sleep(1000);
-    const bound = recoveryBound(inst);
+    const bound = recoveryBound(inst, ctx.cluster.inv.vrrp.partitionGuard);
     const r = await measure(ctx, inst, vip, {
       id: 'recovery',
       target: M,

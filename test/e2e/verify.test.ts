@@ -145,3 +145,12 @@ test('--split-brain: the dual master is detected and reported, and one master ag
   assert.match(r.stdout, /split-brain: dual master detected \d+ ms after VRRP was blocked: lb5 and lb6 both hold/);
   await eventually('verify passes after the heal', healthy);
 });
+
+test('--faults ssh (plain commands over SSH, as on any cluster): freeze and a self-healing link down pass', async () => {
+  const j = await verifyJson(['--failover', '--faults', 'ssh', '--only', 'freeze,link-down']);
+  process.stdout.write(`# ssh faults: ${JSON.stringify(j.json.failover!.map((s) => [s.id, s.vipMovedAfterMs, s.probe?.failed, s.probe?.total, s.ok, s.reasons]))}\n`);
+  assert.equal(j.code, 0, j.stdout + j.stderr);
+  assert.equal(j.json.faultDriver, 'ssh');
+  assert.deepEqual(j.json.failover!.map((s) => [s.id, s.ok]), [['freeze', true], ['link-down', true]]);
+  await eventually('verify passes after the link came back', healthy, 60_000);
+});

@@ -36,7 +36,11 @@ test('nginx dies: (fall + 1) x interval + timeout for the check, then Master_Dow
 test('recovery: startup + preempt_delay + the master\'s own Master_Down; nopreempt: must not move', async () => {
   const inst = (await labInventory()).vrrp.instances[0]!;
   // Master_Down at prio 150: 3000 + 106/256 s = 3414.0625
-  assert.equal(recoveryBound(inst).vipMs, Math.round(3000 + 3414.0625 + 750));
+  assert.equal(recoveryBound(inst).vipMs, Math.round(5000 + 3414.0625 + 750));
+  // A partition guard holds a starting instance in Fault until the gateway answered `rise` probes.
+  const guarded = recoveryBound(inst, { gateway: '198.18.0.1', interval: 1, fall: 3, rise: 2 });
+  assert.equal(guarded.vipMs, Math.round(5000 + 2000 + 3414.0625 + 750));
+  assert.equal(guarded.basis, 'start 5 s + partition guard 2 x 1 s + preempt_delay 0 s + Master_Down 3.414 s + 0.75 s; 0 failed');
   assert.equal(recoveryBound(inst).failedMax, 0);
   const np = (await labInventory({ inst: LINES.inst!.replace('track: [nginx]', 'track: [nginx], preempt: false') })).vrrp.instances[0]!;
   assert.deepEqual([recoveryBound(np).vipMs, recoveryBound(np).failedMax], [null, 0]);

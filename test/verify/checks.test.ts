@@ -33,7 +33,7 @@ test('VIP: exactly one holder, the master, passes; none, two, the wrong one or a
   const inst = (await labInventory()).vrrp.instances[0]!;
   const vip = inst.vips[0]!;
   assert.equal(evaluateVip(inst, vip, { lb5: ['198.18.0.5', '198.18.0.3'], lb6: ['198.18.0.6'] }).ok, true);
-  const dual = evaluateVip(inst, vip, { lb5: ['198.18.0.3'], lb6: ['198.18.0.3'] });
+  const dual = evaluateVip(inst, vip, { lb6: ['198.18.0.3'], lb5: ['198.18.0.3'] }); // answers in any order
   assert.deepEqual([dual.ok, dual.evidence], [false, 'held by 2 LBs at once: lb5, lb6 (dual holder)']);
   assert.equal(evaluateVip(inst, vip, { lb5: [], lb6: [] }).evidence, 'no LB holds it (lb5: not held; lb6: not held)');
   assert.equal(evaluateVip(inst, vip, { lb5: [], lb6: ['198.18.0.3'] }).evidence, 'on lb6, expected on the master lb5');
@@ -64,7 +64,7 @@ test('http through the VIP: every request 200 and every web reached; otherwise t
   const inv = await labInventory();
   const r7 = { code: 200, body: page('web7', '198.18.0.7') };
   const r8 = { code: 200, body: page('web8', '198.18.0.8') };
-  const good = evaluateHttp('http', [r7, r8, r7, r8], inv.web, true);
+  const good = evaluateHttp('http', [r8, r7, r7, r8], inv.web, true);
   assert.deepEqual([good.ok, good.evidence], [true, '4/4 200; backends: web7 x2, web8 x2']);
   const one = evaluateHttp('http', [r7, r7, { code: 502, body: '' }], inv.web, true);
   assert.deepEqual([one.ok, one.evidence], [false, '1 of 3 not 200 (502); never reached web8; 2/3 200; backends: web7 x2']);
