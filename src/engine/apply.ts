@@ -50,6 +50,10 @@ export interface HostSession {
   /** Restart the lap clock after waiting for earlier phases. */
   resume: () => void;
   push: (r: TaskResult) => void;
+  /** Set once the journal is written (by the package stage or by the host's phase). */
+  pre?: Map<string, PreImage>;
+  /** Results of the tasks the package stage ran early, by task index. */
+  early?: Map<number, TaskResult>;
 }
 
 function newSession(spec: HostSpec, rep: HostReporter): HostSession {
@@ -131,14 +135,24 @@ export async function finishHost(session: HostSession, ctx: HostContext, rep: Ho
   return settle(session);
 }
 
-/** A host that will not be deployed (an earlier phase failed): close and report why. */
-export async function skipHost(session: HostSession, why: string): Promise<HostResult> {
-  await closeSession(session);
+/**
+ * A host that will not be deployed (an earlier phase failed): close and report why. Packages the
+ * package stage already installed are reported as changed (the journal lists them for rollback).
+ */
+export async function skipHost(session: HostSession, why: string, ctx?: HostContext): Promise<HostResult> {
   const r = session.result;
+  const early = session.early;
+  if (early && early.size > 0 && session.conn && ctx && r.journal) {
+    await recordAfterImages(session.conn, { deployId: ctx.deployId, host: session.spec.name }, session.plan?.managedPaths ?? [], ctx.journalDir, ctx.remoteJournalRoot).catch(() => {});
+  }
+  await closeSession(session);
   if (r.status !== 'unreachable' && !r.error) {
+    const done = [...(early ?? new Map<number, TaskResult>()).entries()].sort(([a], [b]) => a - b).map(([, t]) => t);
+    r.tasks.push(...done);
+    for (const t of done) r.counts[t.status]++;
+    r.counts.skipped += session.spec.tasks.length - done.length;
     r.status = 'skipped';
     r.error = { message: why };
-    r.counts.skipped = session.spec.tasks.length;
     r.durationMs = Math.round(session.activeMs);
     return r;
   }
@@ -148,6 +162,84 @@ export async function skipHost(session: HostSession, why: string): Promise<HostR
 /** Both stages for one host (tests, and callers without phases). */
 export async function runHost(spec: HostSpec, ctx: HostContext, rep: HostReporter): Promise<HostResult> {
   return finishHost(await prepareHost(spec, rep), ctx, rep);
+}
+
+/** Package installs (state present) that the package stage runs before the phases. */
+export function earlyTaskIndexes(plan: HostPlan): number[] {
+  return plan.tasks.flatMap((p, i) => (p.task.op.op === 'package' && (p.task.op.state ?? 'present') === 'present' && p.change?.status === 'changed' ? [i] : []));
+}
+
+/** Whether the package stage has anything to do on this host (never with --check). */
+export function hasEarlyWork(session: HostSession, ctx: HostContext): boolean {
+  const plan = session.plan;
+  return !ctx.check && session.conn !== undefined && plan !== undefined && plan.failed === 0 && earlyTaskIndexes(plan).length > 0;
+}
+
+/**
+ * The package stage, for every selected host at once right after planning: journal, then the
+ * host's package installs, in task order. Installing a package moves no VIP, so the phases need
+ * not wait for it; their order still governs configuration, services and handlers. The results
+ * are reported in the host's phase, in task order. Never throws.
+ */
+export async function installPackagesEarly(session: HostSession, ctx: HostContext, rep: HostReporter): Promise<HostResult> {
+  session.resume();
+  const { conn, plan, facts, spec } = session;
+  if (!hasEarlyWork(session, ctx) || !conn || !plan || !facts) return session.result;
+  const early = new Map<number, TaskResult>();
+  session.early = early;
+  try {
+    await ensureJournal(session, conn, plan, facts, ctx, rep);
+    for (const i of earlyTaskIndexes(plan)) {
+      const p = plan.tasks[i]!;
+      rep.note(spec.name, p.task.name);
+      const t0 = performance.now();
+      const r = describeTask(p, 'changed', 0, ctx, session.pre ?? new Map());
+      try {
+        for (const step of p.change!.steps) if (step.kind === 'exec') await run(conn, step.command, step.command.split('\n')[0] ?? 'command');
+        r.durationMs = Math.round(performance.now() - t0);
+        early.set(i, r);
+      } catch (e) {
+        early.set(i, { ...r, status: 'failed', summary: 'failed', error: taskErrorText(spec.name, e), durationMs: Math.round(performance.now() - t0) });
+        break; // later installs are skipped in the host's phase, like every task after a failure
+      }
+    }
+    session.lap('packages');
+  } catch (e) {
+    session.result.error = errorText(e);
+    await closeSession(session);
+  }
+  return session.result;
+}
+
+/** The journal comes before the FIRST write of this deploy on a host: written once, by whichever stage writes first. */
+async function ensureJournal(session: HostSession, conn: Connection, plan: HostPlan, facts: Facts, ctx: HostContext, rep: HostReporter): Promise<void> {
+  if (session.pre) return;
+  const { spec, result } = session;
+  rep.note(spec.name, 'journal');
+  const images = await capturePreImages(conn, plan.managedPaths);
+  session.pre = new Map(images.map((i) => [i.path, i]));
+  result.journal = await writeJournal(
+    conn,
+    {
+      deployId: ctx.deployId,
+      host: spec.name,
+      createdAt: new Date().toISOString(),
+      files: images,
+      services: plan.services.map((name) => ({ name, ...(facts.services[name] ?? { enabled: 'not-found', active: 'inactive' }) })),
+      packagesInstalled: plan.installs,
+    },
+    ctx.journalDir,
+    ctx.remoteJournalRoot,
+  );
+  session.lap('journal');
+}
+
+function describeTask(p: PlannedTask, status: TaskResult['status'], ms: number, ctx: HostContext, pre: Map<string, PreImage>): TaskResult {
+  const c = p.change!;
+  const r: TaskResult = { name: p.task.name, status, summary: c.summary, durationMs: ms };
+  if (ctx.verbose && c.steps.length > 0) r.commands = describeSteps(c.steps);
+  if (ctx.diff && c.file && c.status === 'changed') r.diff = diffOf(c, pre.get(c.file.path));
+  return r;
 }
 
 async function deployHost(session: HostSession, conn: Connection, plan: HostPlan, facts: Facts, ctx: HostContext, rep: HostReporter): Promise<void> {
@@ -160,36 +252,14 @@ async function deployHost(session: HostSession, conn: Connection, plan: HostPlan
   const changedFiles = plan.tasks.filter((p) => p.change?.status === 'changed' && p.change.file).map((p) => p.change!.file!.path);
   let pre = new Map<string, PreImage>();
   if (!ctx.check && plan.changed > 0) {
-    // The journal comes before the FIRST write of this deploy on this host.
-    rep.note(spec.name, 'journal');
-    const images = await capturePreImages(conn, plan.managedPaths);
-    pre = new Map(images.map((i) => [i.path, i]));
-    result.journal = await writeJournal(
-      conn,
-      {
-        deployId: ctx.deployId,
-        host: spec.name,
-        createdAt: new Date().toISOString(),
-        files: images,
-        services: plan.services.map((name) => ({ name, ...(facts.services[name] ?? { enabled: 'not-found', active: 'inactive' }) })),
-        packagesInstalled: plan.installs,
-      },
-      ctx.journalDir,
-      ctx.remoteJournalRoot,
-    );
-    lap('journal');
+    await ensureJournal(session, conn, plan, facts, ctx, rep);
+    pre = session.pre!;
   } else if (ctx.diff && changedFiles.length > 0) {
     pre = new Map((await capturePreImages(conn, changedFiles)).map((i) => [i.path, i]));
     lap('diff');
   }
 
-  const describe = (p: PlannedTask, status: TaskResult['status'], ms: number): TaskResult => {
-    const c = p.change!;
-    const r: TaskResult = { name: p.task.name, status, summary: c.summary, durationMs: ms };
-    if (ctx.verbose && c.steps.length > 0) r.commands = describeSteps(c.steps);
-    if (ctx.diff && c.file && c.status === 'changed') r.diff = diffOf(c, pre.get(c.file.path));
-    return r;
-  };
+  const describe = (p: PlannedTask, status: TaskResult['status'], ms: number): TaskResult => describeTask(p, status, ms, ctx, pre);
 
   if (ctx.check) {
     for (const p of plan.tasks) push(describe(p, p.change!.status, 0));
@@ -201,7 +271,7 @@ async function deployHost(session: HostSession, conn: Connection, plan: HostPlan
   // journal's pre-images; re-read when a package or command ran first (a package may have just
   // created the file we replace, and the journal, taken before everything, says "absent").
   const beforeWrite = new Map(pre);
-  const ok = await applyTasks(conn, spec, ctx, rep, plan, push, describe, beforeWrite);
+  const ok = await applyTasks(conn, spec, ctx, rep, plan, push, describe, beforeWrite, session.early);
   lap('apply');
   if (ok && plan.notified.length > 0) {
     await runHandlers(conn, spec.name, ctx.deployId, rep, plan, facts, beforeWrite, push);
@@ -237,10 +307,11 @@ async function applyTasks(
   push: (r: TaskResult) => void,
   describe: (p: PlannedTask, status: TaskResult['status'], ms: number) => TaskResult,
   beforeWrite: Map<string, PreImage>,
+  early: Map<number, TaskResult> = new Map(),
 ): Promise<boolean> {
   const checksDone = new Set<string>();
   let failedAt = -1;
-  let stale = false; // an exec step ran since beforeWrite was read
+  let stale = early.size > 0; // an exec step ran since beforeWrite was read (the package stage's count)
   const refresh = async (from: number) => {
     const paths = plan.tasks.slice(from).flatMap((p) => (p.change?.status === 'changed' && p.change.file ? [p.change.file.path] : []));
     for (const image of await capturePreImages(conn, paths)) beforeWrite.set(image.path, image);
@@ -250,6 +321,13 @@ async function applyTasks(
     const c = p.change!;
     if (failedAt >= 0) {
       push(skipped(p.task.name, 'not run: an earlier task failed'));
+      continue;
+    }
+    const done = early.get(i);
+    if (done) {
+      // run by the package stage, before the phases: reported here, in task order
+      push(done);
+      if (done.status === 'failed') failedAt = i;
       continue;
     }
     if (c.status === 'ok') {

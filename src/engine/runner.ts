@@ -3,7 +3,7 @@
 import { performance } from 'node:perf_hooks';
 import { Listr } from 'listr2';
 import { InputError } from '../util/errors.ts';
-import { finishHost, prepareHost, skipHost, type HostContext, type HostReporter, type HostSession } from './apply.ts';
+import { finishHost, hasEarlyWork, installPackagesEarly, prepareHost, skipHost, type HostContext, type HostReporter, type HostSession } from './apply.ts';
 import { newDeployId } from './deploy-id.ts';
 import { defaultJournalDir } from './journal.ts';
 import { unknownNotifications } from './plan.ts';
@@ -80,13 +80,22 @@ export async function runDeploy(o: DeployOptions): Promise<DeployResult> {
     return s.result;
   });
 
+  // Stage 1b: the package installs of every selected host at once (journal first), so a cold
+  // deploy pays for the slowest host's apt-get, not for the sum over the phases.
+  const early = selected.filter((h) => hasEarlyWork(sessions.get(h.name)!, ctx));
+  if (early.length > 0) {
+    await renderStage(o, stream, ctx, 'packages', early, forks, (h, rep) => installPackagesEarly(sessions.get(h.name)!, ctx, rep), false, (h) =>
+      [...(sessions.get(h.name)!.early?.values() ?? [])].some((t) => t.status === 'failed') ? 'package install failed (see below)' : 'packages installed',
+    );
+  }
+
   const results: HostResult[] = [];
   let earlierFailed = false;
   for (const phase of o.phases) {
     const hosts = selected.filter((h) => h.phase === phase.name);
     if (hosts.length === 0) continue;
     if (phase.requirePreviousSuccess && earlierFailed) {
-      for (const h of hosts) results.push(await skipHost(sessions.get(h.name)!, `not deployed: a host of an earlier phase failed (phase ${phase.name} requires them all)`));
+      for (const h of hosts) results.push(await skipHost(sessions.get(h.name)!, `not deployed: a host of an earlier phase failed (phase ${phase.name} requires them all)`, ctx));
       if (o.output !== 'silent') stream.write(`phase ${phase.name}: skipped (an earlier phase failed)\n`);
       continue;
     }
@@ -106,9 +115,9 @@ export async function runDeploy(o: DeployOptions): Promise<DeployResult> {
 type StageWork = (h: HostSpec, rep: HostReporter) => Promise<HostResult>;
 
 /** Runs one stage over hosts with the renderer the options ask for. */
-function renderStage(o: DeployOptions, stream: NodeJS.WritableStream & { isTTY?: boolean }, ctx: HostContext, title: string, hosts: HostSpec[], forks: number, work: StageWork, final = false): Promise<HostResult[]> {
+function renderStage(o: DeployOptions, stream: NodeJS.WritableStream & { isTTY?: boolean }, ctx: HostContext, title: string, hosts: HostSpec[], forks: number, work: StageWork, final = false, doneText: (h: HostSpec) => string = () => 'planned'): Promise<HostResult[]> {
   if (o.output === 'silent') return pool(hosts, forks, (h) => work(h, { note() {}, task() {} }));
-  if (useTty(o, stream)) return runStageTty(title, hosts, forks, ctx, work, final);
+  if (useTty(o, stream)) return runStageTty(title, hosts, forks, ctx, work, final, doneText);
   return runStagePlain(hosts, forks, ctx, stream, work, final);
 }
 
@@ -146,7 +155,7 @@ async function runStagePlain(hosts: HostSpec[], forks: number, ctx: HostContext,
 }
 
 // listr2 renders to process.stdout: with --json on stdout, the deploy command uses plain output on stderr.
-async function runStageTty(stage: string, hosts: HostSpec[], forks: number, ctx: HostContext, work: StageWork, final: boolean): Promise<HostResult[]> {
+async function runStageTty(stage: string, hosts: HostSpec[], forks: number, ctx: HostContext, work: StageWork, final: boolean, doneText: (h: HostSpec) => string): Promise<HostResult[]> {
   const results = new Map<string, HostResult>();
   const list = new Listr(
     hosts.map((h) => ({
@@ -163,7 +172,7 @@ async function runStageTty(stage: string, hosts: HostSpec[], forks: number, ctx:
         results.set(h.name, r);
         if (!final) {
           // reported (and failed, in listr's sense) once, in the host's phase
-          task.title = `${h.name}: ${r.error ? `${r.status === 'unreachable' ? 'unreachable' : 'failed'} (see below)` : 'planned'}`;
+          task.title = `${h.name}: ${r.error ? `${r.status === 'unreachable' ? 'unreachable' : 'failed'} (see below)` : doneText(h)}`;
           return;
         }
         task.title = `${h.name}  ${countsText(r)}`;

@@ -393,3 +393,86 @@ test('cold deploy: a file a package created just before is restored as the packa
   // the journal still says what was there before the deploy: nothing (rollback removes it)
   assert.deepEqual(parseJournal(readFileSync(r.hosts[0]!.journal!, 'utf8')).files, [{ path: `${d}/etc/nginx.conf`, state: 'absent' }]);
 });
+
+/** An apt + systemd host whose facts say "nothing installed"; commands other than the engine's own scripts are logged, not run. */
+function fakeAptHost(name: string, log: string[], fail: (cmd: string) => boolean = () => false) {
+  const local = new LocalConnection(name);
+  return {
+    host: name,
+    async exec(cmd: string, o?: { stdin?: Buffer | string }) {
+      const script = o?.stdin?.toString() ?? '';
+      if (cmd === 'sh -s' && script.includes('@@haup pm')) {
+        const out = `@@haup os\nID=debian\n@@haup pm\napt\n@@haup init\nsystemd\n@@haup pkgs\n@@haup services\nActiveState=inactive\nUnitFileState=\n@@haup end\n`;
+        return { code: 0, stdout: Buffer.from(out), stderr: Buffer.alloc(0) };
+      }
+      if (cmd === 'sh -s' || cmd.includes('journal')) return local.exec(cmd, o);
+      log.push(`${name}: ${cmd.replace(/^DEBIAN_FRONTEND.* install .* /, 'apt-get install ')}`);
+      // let the other hosts' stages interleave, as real round trips do
+      await new Promise((r) => setTimeout(r, 20));
+      return fail(cmd) ? { code: 1, stdout: Buffer.alloc(0), stderr: Buffer.from('boom') } : { code: 0, stdout: Buffer.alloc(0), stderr: Buffer.alloc(0) };
+    },
+    put: local.put.bind(local),
+    get: local.get.bind(local),
+    close: async () => {},
+  };
+}
+
+function phasedAptHosts(log: string[], failWeb = false): { hosts: HostSpec[]; phases: DeployOptions['phases'] } {
+  const tasks = (): TaskSpec[] => [
+    { name: 'nginx installed', op: { op: 'package', names: ['nginx'] } },
+    { name: 'nginx running', op: { op: 'service', name: 'nginx', enabled: true, state: 'started' } },
+  ];
+  const web = fakeAptHost('web7', log, (c) => failWeb && c.startsWith('systemctl enable'));
+  const lb6 = fakeAptHost('lb6', log);
+  const lb5 = fakeAptHost('lb5', log);
+  return {
+    hosts: [
+      host('web7', tasks(), { phase: 'web', connect: async () => web }),
+      host('lb6', tasks(), { phase: 'lb6', groups: ['lb'], connect: async () => lb6 }),
+      host('lb5', tasks(), { phase: 'lb5', groups: ['lb'], connect: async () => lb5 }),
+    ],
+    phases: [{ name: 'web' }, { name: 'lb6', requirePreviousSuccess: true }, { name: 'lb5', requirePreviousSuccess: true }],
+  };
+}
+
+test('package stage: every host installs its packages before the first phase configures anything; results stay in task order', async () => {
+  const d = tempRoot();
+  const log: string[] = [];
+  const { hosts, phases } = phasedAptHosts(log);
+  const r = await runDeploy(opts(d, hosts, { phases }));
+  assert.equal(r.ok, true, JSON.stringify(r.hosts.map((h) => h.error)));
+  const installs = log.filter((l) => l.includes('apt-get install'));
+  assert.deepEqual(installs.sort(), ['lb5: apt-get install nginx', 'lb6: apt-get install nginx', 'web7: apt-get install nginx']);
+  const firstSystemctl = log.findIndex((l) => l.includes('systemctl'));
+  assert.ok(log.findLastIndex((l) => l.includes('apt-get install')) < firstSystemctl, log.join('\n'));
+  // the phases still run one after another: web7, then lb6, then lb5
+  assert.deepEqual(log.slice(firstSystemctl), ['web7: systemctl enable nginx', 'web7: systemctl start nginx', 'lb6: systemctl enable nginx', 'lb6: systemctl start nginx', 'lb5: systemctl enable nginx', 'lb5: systemctl start nginx']);
+  for (const h of r.hosts) {
+    assert.deepEqual(h.tasks.map((t) => [t.name, t.status]), [['nginx installed', 'changed'], ['nginx running', 'changed']]);
+    assert.ok(h.timings.journal! >= 0 && h.timings.packages! >= 0, JSON.stringify(h.timings));
+    assert.deepEqual(parseJournal(readFileSync(h.journal!, 'utf8')).packagesInstalled, ['nginx'], 'the journal is written before the install');
+  }
+});
+
+test('package stage: --check runs no install; a host skipped after a failed phase reports what the stage installed', async () => {
+  const d = tempRoot();
+  const checkLog: string[] = [];
+  const checked = await runDeploy(opts(d, phasedAptHosts(checkLog).hosts, { phases: phasedAptHosts([]).phases, check: true }));
+  assert.equal(checked.ok, true);
+  assert.deepEqual(checkLog, []);
+  assert.ok(checked.hosts.every((h) => h.journal === undefined && h.tasks[0]!.status === 'changed'));
+
+  const log: string[] = [];
+  const { hosts, phases } = phasedAptHosts(log, true);
+  const r = await runDeploy(opts(d, hosts, { phases }));
+  assert.equal(r.ok, false);
+  const [web, lb6, lb5] = r.hosts;
+  assert.equal(web!.status, 'failed');
+  for (const lb of [lb6!, lb5!]) {
+    assert.equal(lb.status, 'skipped');
+    assert.deepEqual(lb.counts, { ok: 0, changed: 1, failed: 0, skipped: 1 });
+    assert.deepEqual(lb.tasks.map((t) => [t.name, t.status]), [['nginx installed', 'changed']]);
+    assert.deepEqual(parseJournal(readFileSync(lb.journal!, 'utf8')).packagesInstalled, ['nginx']);
+  }
+  assert.ok(!log.some((l) => l.startsWith('lb') && l.includes('systemctl')), log.join('\n'));
+});
