@@ -115,7 +115,22 @@ test('atomic write script: temp in the same directory, validate in a subshell, r
 test('diff: unified for text, a notice for binary and secret', () => {
   assert.equal(fileDiff('/a', Buffer.from('one\ntwo\n'), Buffer.from('one\n2\n'), false), '--- /a\n+++ /a\n@@ -1,2 +1,2 @@\n one\n-two\n+2\n');
   assert.equal(fileDiff('/s', Buffer.from('old'), Buffer.from('new'), true), '--- /s\n+++ /s\n(secret: content not shown)\n');
-  assert.equal(fileDiff('/b', null, Buffer.from([0, 1]), false), '--- /b\n+++ /b\nbinary content: absent -> 2 bytes\n');
+  assert.equal(fileDiff('/b', null, Buffer.from([0, 1]), false), '--- /b\n+++ /b\nbinary: sha256 absent -> b413f47d13ee, size absent -> 2 bytes\n');
+  assert.equal(fileDiff('/b', Buffer.from([0, 1]), null, false), '--- /b\n+++ /b\nbinary: sha256 b413f47d13ee -> absent, size 2 bytes -> absent\n');
+  // a secret binary file stays masked: no hash, no size
+  assert.equal(fileDiff('/k', Buffer.from([0, 1]), Buffer.from([0, 2]), true), '--- /k\n+++ /k\n(secret: content not shown)\n');
+});
+
+test('diff: a text file over 64 KiB (the haupd bundle) is summarised by sha256 and size, not printed', () => {
+  const big = Buffer.from('x'.repeat(64 * 1024) + '\n');
+  const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex').slice(0, 12);
+  const small = Buffer.from('old\n');
+  assert.equal(fileDiff('/opt/haup/lib/haupd.cjs', null, big, false), `--- /opt/haup/lib/haupd.cjs\n+++ /opt/haup/lib/haupd.cjs\nover 64 KiB: sha256 absent -> ${sha(big)}, size absent -> 65537 bytes\n`);
+  assert.equal(fileDiff('/f', big, small, false), `--- /f\n+++ /f\nover 64 KiB: sha256 ${sha(big)} -> ${sha(small)}, size 65537 bytes -> 4 bytes\n`);
+  // exactly 64 KiB is still diffed
+  const edge = Buffer.from('y'.repeat(64 * 1024 - 1) + '\n');
+  const edgeDiff = fileDiff('/e', null, edge, false);
+  assert.ok(edgeDiff.startsWith('--- /dev/null\n+++ /e\n@@ -0,0 +1,1 @@\n+yyy'), edgeDiff.slice(0, 80));
 });
 
 test('exit code from the result: 0 ok, 1 failed', async () => {
