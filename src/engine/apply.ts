@@ -7,7 +7,7 @@ import type { Facts } from '../facts/types.ts';
 import { describeSteps, type Change, type Step } from '../operations/types.ts';
 import { fileDiff } from './diff.ts';
 import { atomicWrite, runTreeCheck, underRoot, type WriteStep } from './files.ts';
-import { runHandlers } from './handlers.ts';
+import { handlerGuardSkip, runHandlers } from './handlers.ts';
 import { errorText, failed, taskErrorText } from './results.ts';
 import { recordAfterImages } from './after.ts';
 import { capturePreImages, writeJournal, type PreImage } from './journal.ts';
@@ -263,7 +263,10 @@ async function deployHost(session: HostSession, conn: Connection, plan: HostPlan
 
   if (ctx.check) {
     for (const p of plan.tasks) push(describe(p, p.change!.status, 0));
-    for (const h of plan.notified) push({ name: h.name, handler: true, status: 'changed', summary: 'would run (notified)', durationMs: 0 });
+    for (const h of plan.notified) {
+      const guard = handlerGuardSkip(h, facts);
+      push({ name: h.name, handler: true, status: guard === undefined ? 'changed' : 'ok', summary: guard ?? 'would run (notified)', durationMs: 0 });
+    }
     return;
   }
 

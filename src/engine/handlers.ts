@@ -27,6 +27,13 @@ export async function runHandlers(
     rep.note(host, `handler: ${h.name}`);
     const t0 = performance.now();
     const ms = () => Math.round(performance.now() - t0);
+    const guard = handlerGuardSkip(h, facts);
+    if (guard !== undefined) {
+      // notified, but its own guard says there is nothing to do (e.g. haupd was not running):
+      // reported like a task its guard skipped, not as a handler that ran
+      push({ name: h.name, handler: true, status: 'ok', summary: guard, durationMs: ms() });
+      continue;
+    }
     const error = await runHandlerOnce(conn, h, facts);
     if (!error) {
       push({ name: h.name, handler: true, status: 'changed', summary: 'ran (notified)', durationMs: ms() });
@@ -36,6 +43,16 @@ export async function runHandlers(
     if (h.restoreOnFailure) message += await restoreFor(conn, h, deployId, plan, facts, pre);
     push(failed(h.name, message, ms(), true));
     return; // the host failed: later handlers would act on a half-restored host
+  }
+}
+
+/** Pure: the summary of a notified handler whose plan does nothing (a guard skipped it), else undefined. */
+export function handlerGuardSkip(h: HandlerSpec, facts: Facts): string | undefined {
+  try {
+    const c = planOperation(h.op, facts);
+    return c.status === 'ok' ? c.summary : undefined;
+  } catch {
+    return undefined; // runHandlerOnce reports the plan error
   }
 }
 

@@ -476,3 +476,22 @@ test('package stage: --check runs no install; a host skipped after a failed phas
   }
   assert.ok(!log.some((l) => l.startsWith('lb') && l.includes('systemctl')), log.join('\n'));
 });
+
+test('a notified handler whose guard skips it is reported ok (skipped by its guard), not "ran"; the same with --check', async () => {
+  const d = tempRoot();
+  const guard = `test -e ${d}/running`;
+  const tasks: TaskSpec[] = [{ name: 'config', op: { op: 'file', path: `${d}/app.conf`, content: 'v1\n' }, notify: ['reload app'] }];
+  const handlers = [{ name: 'reload app', op: { op: 'command' as const, command: `touch ${d}/reloaded`, onlyIf: guard } }];
+  const checked = await runDeploy(opts(d, [host('lb5', tasks, { handlers })], { check: true }));
+  assert.deepEqual(checked.hosts[0]!.tasks.find((t) => t.handler), { name: 'reload app', handler: true, status: 'ok', summary: `skipped: \`${guard}\` failed`, durationMs: 0 });
+  const r = await runDeploy(opts(d, [host('lb5', tasks, { handlers })]));
+  const h = r.hosts[0]!.tasks.find((t) => t.handler)!;
+  assert.deepEqual([h.status, h.summary], ['ok', `skipped: \`${guard}\` failed`]);
+  assert.deepEqual(r.hosts[0]!.counts, { ok: 1, changed: 1, failed: 0, skipped: 0 });
+  assert.equal(existsSync(`${d}/reloaded`), false);
+  // guard satisfied: the handler runs and says so
+  writeFileSync(`${d}/running`, '');
+  const again = await runDeploy(opts(d, [host('lb5', [{ ...tasks[0]!, op: { op: 'file', path: `${d}/app.conf`, content: 'v2\n' } }], { handlers })]));
+  assert.deepEqual(again.hosts[0]!.tasks.filter((t) => t.handler).map((t) => [t.status, t.summary]), [['changed', 'ran (notified)']]);
+  assert.equal(existsSync(`${d}/reloaded`), true);
+});
