@@ -585,6 +585,7 @@ export class Daemon {
     await this.io.reconfigure(old, config, this.statusProvider());
     this.io.startPartitionGuard(config.partitionGuard, (event) => this.broadcast(event));
     await Promise.all(stops);
+    if (this.shuttingDown) return false; // SIGTERM during the handover: do not start anything
     // New and changed instances: clean up VIPs they may have left (e.g. a changed prefix) first.
     const fresh = [...restart, ...added];
     await this.io.releaseStale(fresh.filter((i) => !this.unitHoldsVips(i)), this.log);
@@ -607,7 +608,7 @@ export class Daemon {
   private stopUnit(unit: Unit, immediate: boolean): Promise<void> {
     if (unit.stopped) return Promise.resolve();
     const stopped = new Promise<void>((resolve) => unit.onStopped.push(resolve));
-    // Take it out of the name map now so a replacement can be registered; actions still find it.
+    // The unit leaves the name map once stopped (unitStopped); its replacement starts after that.
     this.dispatch(unit, { type: 'shutdown', immediate }, this.now());
     return stopped;
   }
@@ -739,10 +740,15 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     return 2;
   }
   const daemon = new Daemon(config, log, opts.io ?? new IoServices(log), loadConfig);
+  // A signal that arrives while starting is applied once start() is done (a SIGTERM then still
+  // hands over; a SIGHUP reloads), never lost and never acted on half-started.
+  let started = false;
+  const deferred: (() => void)[] = [];
+  const when = (fn: () => void) => () => (started ? fn() : void deferred.push(fn));
   const handlers: [NodeJS.Signals, () => void][] = [
-    ['SIGHUP', () => void daemon.reload()],
-    ['SIGTERM', () => daemon.shutdown(false)],
-    ['SIGINT', () => daemon.shutdown(true)],
+    ['SIGHUP', when(() => void daemon.reload())],
+    ['SIGTERM', when(() => daemon.shutdown(false))],
+    ['SIGINT', when(() => daemon.shutdown(true))],
   ];
   if (opts.signals !== false) for (const [sig, h] of handlers) process.on(sig, h);
   // Last resort: an exception outside any instance handler is logged, never silent.
@@ -755,6 +761,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     log.error('start_failed', { error: err });
     daemon.shutdown(true);
   }
+  started = true;
+  for (const fn of deferred.splice(0)) fn();
   const code = await daemon.exited;
   for (const [sig, h] of handlers) process.off(sig, h);
   process.off('uncaughtException', onUncaught);
@@ -763,8 +771,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
 }
 
 /** `haupd [--config FILE]`: run until stopped; never hangs on a stray handle after the end. */
-export async function runDaemonProcess(configFile: string): Promise<number> {
-  const code = await runDaemon({ configFile });
+export async function runDaemonProcess(configFile: string, loadConfig?: ConfigLoader): Promise<number> {
+  const code = await runDaemon({ configFile, ...(loadConfig ? { loadConfig } : {}) });
   // Everything was closed; should a stray handle keep the loop alive, do not hang systemd.
   setTimeout(() => process.exit(code), 3000).unref();
   return code;

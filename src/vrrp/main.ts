@@ -7,11 +7,11 @@
 //
 // Memory: the daemon itself never loads commander, zod or yaml (together ~25 MB of RSS for the
 // daemon's whole life, against a 50 MB budget). A plain daemon run is recognised here and started
-// directly; its config is validated by a child (`--resolve-config`, config-child.ts). Every other
-// form loads the full command line (main-cli.ts) on demand.
+// directly; its config is validated by a child (`--resolve-config`, config-child.ts) when running
+// from the bundle. Every other form loads the full command line (main-cli.ts) on demand.
 import { serializeConfigLoad } from './config-child.ts';
 import { runDaemonProcess } from './daemon.ts';
-import { DEFAULT_CONFIG } from './version.ts';
+import { DEFAULT_CONFIG, IS_BUNDLED } from './version.ts';
 
 /** The config file when argv is a plain daemon run (`[]`, `--config F`, `-c F`, `--config=F`). */
 export function plainDaemonRun(argv: readonly string[]): string | undefined {
@@ -23,7 +23,12 @@ export function plainDaemonRun(argv: readonly string[]): string | undefined {
 
 export async function main(argv: string[]): Promise<number> {
   const file = plainDaemonRun(argv);
-  if (file !== undefined) return runDaemonProcess(file);
+  if (file !== undefined) {
+    if (IS_BUNDLED) return runDaemonProcess(file);
+    // From a checkout (tsx) memory does not matter and a second tsx start is slow: in process.
+    const { loadConfigFile } = await import('./config.ts');
+    return runDaemonProcess(file, (f) => loadConfigFile(f));
+  }
   if (argv.length === 2 && argv[0] === '--resolve-config' && argv[1]) {
     // Internal: the daemon's config validator (see config-child.ts). JSON on stdout, exit 0 / 2.
     const { loadConfigFile } = await import('./config.ts');

@@ -202,10 +202,11 @@ test('planned stop (SIGTERM): 0 failed requests, the backup takes over without S
     await waitHolder(lab, LBS, VIP, 'b', 2000);
 
     // a comes back with the higher priority: preempts after its Master_Down, b drains and yields.
-    const probing2 = (await probe(2500)).result;
+    const probing2 = (await probe(8000)).result;
     const a2 = await start('a', { priority: 150 });
-    await a2.waitLog((e) => e.event === 'transition' && e.to === 'master', 5000, 'a master again');
+    await a2.waitLog((e) => e.event === 'transition' && e.to === 'master', 7000, 'a master again');
     const r2 = await probing2;
+    assert.equal(r2.samples.at(-1)?.[1], 'a', 'the preempt happened while the client was probing');
     process.stdout.write(`# preempt back: probe ${r2.total} requests, ${r2.failed} failed, longest gap ${r2.outageMs} ms\n`);
     assert.equal(r2.failed, 0, 'no failed request when the master preempts back');
     await waitHolder(lab, LBS, VIP, 'a', 2000);
