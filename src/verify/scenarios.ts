@@ -21,7 +21,7 @@ import {
 import { backendOf, evaluateHaupd, evaluateVip } from './checks.ts';
 import { CONTROL, addressesOn, haupdStatusOf, httpGets, sleep, within, type Cluster, type HaupdStatusDoc } from './cluster.ts';
 import type { FaultDriver } from './faults.ts';
-import { parseProbeOutput, probeScript, probeStats, type ProbeStats } from './probe.ts';
+import { PROBE_COMMAND, parseProbeOutput, probeScript, probeStats, type ProbeStats } from './probe.ts';
 import { VipWatch } from './watch.ts';
 
 export type ScenarioId = 'planned-stop' | 'freeze' | 'link-down' | 'nginx-dies' | 'backend-dies' | 'recovery' | 'split-brain';
@@ -125,7 +125,7 @@ async function measure(
   const stopFile = `/tmp/.haup-probe-${randomBytes(4).toString('hex')}`;
   const probeConn: Connection = ctx.probeHost === CONTROL ? cluster.local : await cluster.conn(ctx.probeHost);
   const maxSeconds = (WARMUP_MS + s.windowMs + TAIL_MS + 8000) / 1000;
-  const probe = probeConn.exec(probeScript({ url, maxSeconds, stopFile }), { timeoutMs: (maxSeconds + 15) * 1000 });
+  const probe = probeConn.exec(PROBE_COMMAND, { stdin: probeScript({ url, maxSeconds, stopFile }), timeoutMs: (maxSeconds + 15) * 1000 });
   const watch = new VipWatch(cluster, inst, vip).start();
   // The probe must be running before the fault: wait for its start marker (bounded), then warm up.
   const started = `${stopFile}.started`;

@@ -1,18 +1,23 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseProbeOutput, probeScript, probeStats, type ProbeSample } from '../../src/verify/probe.ts';
+import { PROBE_COMMAND, parseProbeOutput, probeScript, probeStats, type ProbeSample } from '../../src/verify/probe.ts';
 
 const at = (ms: number, ok = true): ProbeSample => ({ startMs: 1000 + ms, ok, code: ok ? 200 : 0, durationMs: 2 });
 const every20 = (from: number, to: number, ok = true) => Array.from({ length: (to - from) / 20 }, (_, i) => at(from + i * 20, ok));
 
 test('script: a background request every 20 ms, bounded by time and a stop file, one line per request', () => {
   const s = probeScript({ url: 'http://198.18.0.3:80/', maxSeconds: 12.5, stopFile: '/tmp/.p1' });
-  assert.match(s, /end=\$\(\( \$\(date \+%s%N\) \+ 12500000000 \)\)/);
-  assert.match(s, /while \[ ! -e \/tmp\/\.p1 \]; do/);
-  assert.match(s, /curl -s -o \/dev\/null -w '%\{http_code\} %\{time_total\}' --max-time 1 http:\/\/198\.18\.0\.3:80\/\); echo "@p \$now \$r" \) &/);
-  assert.match(s, /sleep 0\.020\n/);
+  const request = "curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time 1 http://198.18.0.3:80/";
+  // bash: fork-free clock, starts on a 20 ms grid
+  assert.ok(s.includes(`tick; next=$now; end=$(( now + 12500000 ))`), s);
+  assert.ok(s.includes(`    ( r=$(${request}); echo "@p \${now}000 $r" ) &\n    next=$(( next + 20000 ));`), s);
+  // sh: date per request, fixed sleep
+  assert.ok(s.includes('end=$(( $(date +%s%N) + 12500000000 ))'), s);
+  assert.ok(s.includes(`    ( r=$(${request}); echo "@p $now $r" ) &\n    sleep 0.020\n`), s);
+  assert.match(s, /while \[ ! -e \/tmp\/\.p1 \]/);
   assert.match(s, /: > \/tmp\/\.p1\.started\n/);
   assert.match(s, /wait\nrm -f \/tmp\/\.p1 \/tmp\/\.p1\.started\necho "@p end"$/);
+  assert.equal(PROBE_COMMAND, 'if command -v bash >/dev/null 2>&1; then exec bash -s; else exec sh -s; fi');
 });
 
 test('parse: ns timestamps to ms, sorted, codes, durations; garbage ignored; completeness from the end marker', () => {
