@@ -199,6 +199,7 @@ async function main(): Promise<void> {
   const runs = Number(values.runs);
   const dir = `/tmp/haup-bench-failover-${process.pid}`;
   const bundleDir = await buildBundle(`${dir}/bundle`);
+  const machine = await machineInfo(); // at build time: names the haupd source measured
   const bl = await createBenchLab({ prefix: 'bvf', subnet: 181, client: true, dir, bundleDir });
   const results: FailoverRun[] = [];
   const started = Date.now();
@@ -226,7 +227,7 @@ async function main(): Promise<void> {
     await rm(dir, { recursive: true, force: true });
   }
   const name = values.out ?? `failover-${impls.join('-')}`;
-  const file = await writeResults(name, { bench: 'failover', machine: await machineInfo(), seconds: Math.round((Date.now() - started) / 1000), runsPerCase: runs, results });
+  const file = await writeResults(name, { bench: 'failover', machine, seconds: Math.round((Date.now() - started) / 1000), runsPerCase: runs, results });
   process.stdout.write(`\n${[...TABLE_HEADER, ...tableRows(results)].join('\n')}\n\nresults: ${file}\n`);
 }
 

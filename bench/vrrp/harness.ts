@@ -450,7 +450,12 @@ export async function machineInfo(): Promise<Record<string, string>> {
   // keepalived prints its version on stderr.
   const kv = spawnSync('keepalived', ['--version'], { encoding: 'utf8', timeout: 5000 });
   const keepalived = `${kv.stdout ?? ''}${kv.stderr ?? ''}`.split('\n')[0] ?? 'unknown';
+  // haupd changes fast: name the source the bundle was built from (last commit of src/vrrp, and
+  // whether the work tree had uncommitted changes there).
+  const git = (args: string[]): string => spawnSync('git', args, { cwd: repoRoot, encoding: 'utf8', timeout: 5000 }).stdout?.trim() ?? '';
+  const haupd = `${git(['log', '-1', '--format=%h %cI', '--', 'src/vrrp'])}${git(['status', '--porcelain', '--', 'src/vrrp']) ? ' + uncommitted changes' : ''}`;
   return {
+    haupd,
     cpus: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown'}`,
     kernel: os.release(),
     node: process.version,

@@ -177,6 +177,7 @@ async function main(): Promise<void> {
   });
   const dir = `/tmp/haup-bench-idle-${process.pid}`;
   const bundleDir = await buildBundle(`${dir}/bundle`);
+  const machine = await machineInfo(); // at build time: names the haupd source measured
   const combos = settings.flatMap((s) => IMPLS.map((impl) => ({ s, impl })));
   const labs: BenchLab[] = [];
   const started = Date.now();
@@ -194,7 +195,7 @@ async function main(): Promise<void> {
     for (const l of labs) await l.cleanup();
     await rm(dir, { recursive: true, force: true });
   }
-  const file = await writeResults(values.out, { bench: 'idle', machine: await machineInfo(), seconds: Math.round((Date.now() - started) / 1000), runsPerCase: runs, windowS, results });
+  const file = await writeResults(values.out, { bench: 'idle', machine, seconds: Math.round((Date.now() - started) / 1000), runsPerCase: runs, windowS, results });
   process.stdout.write(`\n${[...IDLE_HEADER, ...idleRows(results)].join('\n')}\n\nresults: ${file}\n`);
 }
 

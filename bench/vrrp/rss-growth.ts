@@ -104,6 +104,7 @@ async function main(): Promise<void> {
   const every = Number(values.every);
   const dir = `/tmp/haup-bench-growth-${process.pid}`;
   const bundleDir = await buildBundle(`${dir}/bundle`);
+  const machine = await machineInfo(); // at build time: names the haupd source measured
   const labs = [
     await createBenchLab({ prefix: 'bvgk', subnet: 183, client: false, dir, bundleDir }),
     await createBenchLab({ prefix: 'bvgh', subnet: 184, client: false, dir, bundleDir }),
@@ -112,7 +113,7 @@ async function main(): Promise<void> {
   try {
     const results = await Promise.all([track(labs[0], 'keepalived', minutes, every), track(labs[1], 'haupd', minutes, every)]);
     const summary = results.map((r) => ({ impl: r.impl, ...growthSummary(r.samples) }));
-    const file = await writeResults(values.out, { bench: 'rss-growth', machine: await machineInfo(), seconds: Math.round((Date.now() - started) / 1000), setting: 'v3-10ms', everyS: every, minutes, summary, results });
+    const file = await writeResults(values.out, { bench: 'rss-growth', machine, seconds: Math.round((Date.now() - started) / 1000), setting: 'v3-10ms', everyS: every, minutes, summary, results });
     for (const s of summary) {
       process.stdout.write(`${s.impl}: RSS ${s.firstKb} kB -> ${s.lastKb} kB (max ${s.maxKb}), slope ${s.slopeKbPerMin} kB/min (last half ${s.slopeLastHalfKbPerMin} kB/min), master CPU median ${s.cpuMedianPct} %\n`);
     }

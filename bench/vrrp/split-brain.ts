@@ -213,6 +213,7 @@ async function main(): Promise<void> {
   const runs = Number(values.runs);
   const dir = `/tmp/haup-bench-split-${process.pid}`;
   const bundleDir = await buildBundle(`${dir}/bundle`);
+  const machine = await machineInfo(); // at build time: names the haupd source measured
   const bl = await createBenchLab({ prefix: 'bvs', subnet: 182, client: true, dir, bundleDir });
   const results: SplitRun[] = [];
   const started = Date.now();
@@ -233,7 +234,7 @@ async function main(): Promise<void> {
     await bl.cleanup();
     await rm(dir, { recursive: true, force: true });
   }
-  const file = await writeResults(values.out ?? `split-brain-${impls.join('-')}`, { bench: 'split-brain', machine: await machineInfo(), seconds: Math.round((Date.now() - started) / 1000), runsPerCase: runs, results });
+  const file = await writeResults(values.out ?? `split-brain-${impls.join('-')}`, { bench: 'split-brain', machine, seconds: Math.round((Date.now() - started) / 1000), runsPerCase: runs, results });
   process.stdout.write(`\n${[...SPLIT_HEADER, ...splitRows(results)].join('\n')}\n\nresults: ${file}\n`);
 }
 
