@@ -30,3 +30,34 @@ instances:
   const bad = await loadConfig('instances: []\n', 'f.yml');
   assert.deepEqual(parseConfigLoad(serializeConfigLoad(bad)), bad);
 });
+
+test('bin/haupd from the checkout: --check-config exits 0 / 2 with located diagnostics; status without a daemon exits 1', async () => {
+  const { execFile } = await import('node:child_process');
+  const { mkdtemp, rm, writeFile } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const path = await import('node:path');
+  const bin = path.resolve(import.meta.dirname, '../../bin/haupd');
+  const run = (args: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+      execFile(process.execPath, [bin, ...args], { timeout: 30_000 }, (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr })),
+    );
+  const dir = await mkdtemp(path.join(tmpdir(), 'haupd-main-'));
+  try {
+    const good = path.join(dir, 'good.yml');
+    await writeFile(good, 'instances:\n  - { name: VI_1, interface: eth0, vrid: 50, priority: 150, vips: [198.18.10.3/24] }\n');
+    const ok = await run(['--check-config', good]);
+    assert.deepEqual([ok.code, ok.stdout.trim()], [0, `${good}: OK, 1 instance: VI_1 (eth0 vrid 50 v3)`]);
+    const bad = path.join(dir, 'bad.yml');
+    await writeFile(bad, 'instances:\n  - { name: VI_1, interface: eth0, vrid: 50, version: 2, advert_int: 0.5, priority: 150, vips: [198.18.10.3/24] }\n');
+    const no = await run(['--check-config', bad]);
+    assert.equal(no.code, 2);
+    assert.equal(no.stderr, `${bad}:2:70: instances[0].advert_int: VRRPv2 adverts are whole seconds (1..255), got 0.5; use version: 3 for sub-second intervals\n${bad}: invalid (1 error)\n`);
+    const status = await run(['status', '--socket', path.join(dir, 'none.sock')]);
+    assert.equal(status.code, 1);
+    assert.match(status.stderr, /cannot read haupd status from .*none\.sock.*is haupd running\?/);
+    const usage = await run(['--bogus']);
+    assert.equal(usage.code, 2);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
