@@ -1,8 +1,6 @@
 // `haup inventory check FILE`: validate an inventory and print what it resolves to.
 // Reads one file and the secrets it names; opens no network connection.
 import type { Command } from 'commander';
-import { loadInventory } from '../inventory/load.ts';
-import { formatSummary } from '../inventory/summary.ts';
 import { formatDiagnostic } from '../util/errors.ts';
 
 export function registerInventory(program: Command): void {
@@ -20,6 +18,8 @@ export function registerInventory(program: Command): void {
         'Exit codes: 0 valid, 2 invalid (every problem is listed as FILE:LINE:COL: path: message).',
     )
     .action(async (file: string, opts: { requireSecrets?: boolean }) => {
+      // zod and yaml load when the command runs, not when the CLI starts
+      const [{ loadInventory }, { formatSummary }] = await Promise.all([import('../inventory/load.ts'), import('../inventory/summary.ts')]);
       const inv = await loadInventory(file, { secrets: opts.requireSecrets ? 'require' : 'report' });
       for (const w of inv.warnings) process.stderr.write(formatDiagnostic(w) + '\n');
       process.stdout.write(formatSummary(inv, { verbose: program.opts().verbose === true }) + '\n');

@@ -2,9 +2,21 @@
 import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
 import { HaupError } from '../util/errors.ts';
-import { blockVrrp, freeze, linkDown, linkUp, startHost, stopHost, thaw, unblockVrrp } from '../lab/faults.ts';
-import { findHost, labDown, labStatus, labUp, requireRoot, upState } from '../lab/lab.ts';
-import { sshArgs } from '../lab/ssh.ts';
+
+// The lab modules (listr2, zod for the lab config) load when a lab command runs, not when the
+// CLI starts: `haup --version` or `haup deploy` never pay for them.
+// Memoised: after the first load, awaiting them takes no I/O (see loadLabModules).
+let labPromise: Promise<typeof import('../lab/lab.ts')> | undefined;
+let faultsPromise: Promise<typeof import('../lab/faults.ts')> | undefined;
+let sshPromise: Promise<typeof import('../lab/ssh.ts')> | undefined;
+const labModule = () => (labPromise ??= import('../lab/lab.ts'));
+const faults = () => (faultsPromise ??= import('../lab/faults.ts'));
+const sshModule = () => (sshPromise ??= import('../lab/ssh.ts'));
+
+/** Load the lab modules now (tests that capture stdout around a command call this first). */
+export function loadLabModules(): Promise<unknown> {
+  return Promise.all([labModule(), faults(), sshModule()]);
+}
 
 interface LabCliOpts {
   stateDir?: string;
@@ -34,6 +46,7 @@ export function registerLab(program: Command): void {
         'SSH: /var/lib/haup/lab/ssh/id_ed25519 and ssh/known_hosts (strict host-key checking works).',
     )
     .action(async (opts: { config?: string }) => {
+      const { labUp } = await labModule();
       const r = await labUp({ ...(opts.config ? { configFile: opts.config } : {}), ...(common().stateDir ? { stateDir: common().stateDir } : {}) });
       const out = [
         r.alreadyUp ? 'The lab was already up; every host answers SSH.' : `Lab up in ${r.seconds.total.toFixed(1)} s (hosts booted and answering SSH in ${r.seconds.boot.toFixed(1)} s).`,
@@ -50,6 +63,7 @@ export function registerLab(program: Command): void {
     .command('down')
     .description('remove everything `lab up` made (hosts, mounts, cgroups, links, namespaces)')
     .action(async () => {
+      const { labDown } = await labModule();
       const r = await labDown(common());
       process.stdout.write(r.removed ? 'Lab down: nothing of it is left.\n' : 'No lab is up (no state file); nothing to do.\n');
     });
@@ -58,7 +72,8 @@ export function registerLab(program: Command): void {
     .command('status')
     .description('show the lab hosts, whether they run, and active faults')
     .option('--json', 'machine-readable output')
-    .action((opts: { json?: boolean }) => {
+    .action(async (opts: { json?: boolean }) => {
+      const { labStatus } = await labModule();
       const s = labStatus(common());
       if (opts.json) {
         process.stdout.write(JSON.stringify(s, null, 2) + '\n');
@@ -86,6 +101,7 @@ export function registerLab(program: Command): void {
     .allowUnknownOption()
     .addHelpText('after', '\nPut -- before a command that has options: haup lab ssh lb5 -- ls -l /etc/nginx')
     .action(async (host: string, cmd: string[]) => {
+      const [{ findHost, requireRoot, upState }, { sshArgs }] = await Promise.all([labModule(), sshModule()]);
       requireRoot();
       const { paths, state } = upState(common());
       const h = findHost(state, host);
@@ -105,18 +121,18 @@ export function registerLab(program: Command): void {
     const c = fault.command(name).description(desc);
     for (const a of args) c.argument(`<${a}>`);
     c.action(async (...a: unknown[]) => {
-      requireRoot();
+      (await labModule()).requireRoot();
       const r = await fn(...(a.slice(0, args.length) as string[]));
       process.stdout.write(`${name} ${a.slice(0, args.length).join(' ')}: done${Array.isArray(r) ? ` (PIDs ${r.join(' ')})` : ''}\n`);
     });
   };
   const o = () => common();
-  act('link-down', "take a host's eth0 down", ['host'], (h) => linkDown(h!, o()));
-  act('link-up', "bring a host's eth0 back up", ['host'], (h) => linkUp(h!, o()));
-  act('block-vrrp', 'drop VRRP (protocol 112) sent by FROM before it reaches TO', ['from', 'to'], (f, t) => blockVrrp(f!, t!, o()));
-  act('unblock-vrrp', 'let VRRP from FROM reach TO again', ['from', 'to'], (f, t) => unblockVrrp(f!, t!, o()));
-  act('freeze', 'SIGSTOP every process with this name on the host', ['host', 'process'], (h, p) => freeze(h!, p!, o()));
-  act('thaw', 'SIGCONT every process with this name on the host', ['host', 'process'], (h, p) => thaw(h!, p!, o()));
-  act('stop', 'power a host off (its disk stays until `lab down`)', ['host'], (h) => stopHost(h!, o()));
-  act('start', 'boot a stopped host and wait for SSH', ['host'], (h) => startHost(h!, o()));
+  act('link-down', "take a host's eth0 down", ['host'], (h) => faults().then((m) => m.linkDown(h!, o())));
+  act('link-up', "bring a host's eth0 back up", ['host'], (h) => faults().then((m) => m.linkUp(h!, o())));
+  act('block-vrrp', 'drop VRRP (protocol 112) sent by FROM before it reaches TO', ['from', 'to'], (f, t) => faults().then((m) => m.blockVrrp(f!, t!, o())));
+  act('unblock-vrrp', 'let VRRP from FROM reach TO again', ['from', 'to'], (f, t) => faults().then((m) => m.unblockVrrp(f!, t!, o())));
+  act('freeze', 'SIGSTOP every process with this name on the host', ['host', 'process'], (h, p) => faults().then((m) => m.freeze(h!, p!, o())));
+  act('thaw', 'SIGCONT every process with this name on the host', ['host', 'process'], (h, p) => faults().then((m) => m.thaw(h!, p!, o())));
+  act('stop', 'power a host off (its disk stays until `lab down`)', ['host'], (h) => faults().then((m) => m.stopHost(h!, o())));
+  act('start', 'boot a stopped host and wait for SSH', ['host'], (h) => faults().then((m) => m.startHost(h!, o())));
 }

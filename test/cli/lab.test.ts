@@ -4,8 +4,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { registerLab } from '../../src/cli/lab.ts';
+import { loadLabModules, registerLab } from '../../src/cli/lab.ts';
 import { HaupError } from '../../src/util/errors.ts';
+
+// src/cli/lab.ts loads the lab modules when a lab command runs; load them here first, so no real
+// I/O happens while runCli captures stdout (the test reporter's own lines would land in it).
+await loadLabModules();
 
 async function runCli(args: string[]): Promise<{ out: string; exitCode: number | undefined; error?: unknown }> {
   const program = new Command('haup').exitOverride();
