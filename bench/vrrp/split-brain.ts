@@ -68,6 +68,8 @@ export interface SplitRun {
   /** The client's other ARP traffic about the VIP after the heal (first 10 lines, ms after heal). */
   otherArpAfterHeal: [number, string][];
   load: number;
+  /** Each daemon's log lines from the heal on (first 15): which advert crossed first, who GARPed. */
+  logsAfterHeal: { a: string[]; b: string[] };
   error?: string;
 }
 
@@ -133,6 +135,7 @@ async function oneRun(bl: BenchLab, impl: Impl, s: Setting, run: number, maxBlac
     await sleep(Math.max(0, (bTook?.t ?? now()) + 12_000 - now()));
     const servedBeforeHeal = probe.samples.filter((x) => x.by !== null).sort((x, y) => x.t - y.t).at(-1)?.by ?? null;
     const load = await loadAvg();
+    const logMark = { a: master.log().length, b: backup.log().length };
     const tHeal = now();
     await block(bl, false);
     // Until one holder is left and the client has been served for 3 s without a failure.
@@ -173,6 +176,7 @@ async function oneRun(bl: BenchLab, impl: Impl, s: Setting, run: number, maxBlac
       garpsAfterHeal: arp.garps.filter((g) => g.t >= tHeal).map((g) => [round1(g.t - tHeal), g.from]),
       otherArpAfterHeal: arp.other.filter((g) => g.t >= tHeal).slice(0, 10).map((g) => [round1(g.t - tHeal), g.line.replace(/^\S+ /, '')]),
       load,
+      logsAfterHeal: { a: linesFrom(master.log(), logMark.a), b: linesFrom(backup.log(), logMark.b) },
     };
   } finally {
     probe?.stop();
@@ -182,6 +186,10 @@ async function oneRun(bl: BenchLab, impl: Impl, s: Setting, run: number, maxBlac
     await block(bl, false).catch(() => undefined);
     await resetLab(bl, lbs);
   }
+}
+
+function linesFrom(log: string, offset: number): string[] {
+  return log.slice(offset).split('\n').filter((l) => l.trim()).slice(0, 15);
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -224,7 +232,7 @@ async function main(): Promise<void> {
         try {
           r = await oneRun(bl, impl, s, run, Number(values['max-black-hole']));
         } catch (err) {
-          r = { impl, setting: s.name, run, bothHeld: false, servedBeforeHeal: null, singleHolderMs: null, survivor: null, outageAfterHealMs: NaN, failedAfterHeal: NaN, recovered: false, garpsAfterHeal: [], otherArpAfterHeal: [], load: NaN, error: (err as Error).message.slice(0, 3000) };
+          r = { impl, setting: s.name, run, bothHeld: false, servedBeforeHeal: null, singleHolderMs: null, survivor: null, outageAfterHealMs: NaN, failedAfterHeal: NaN, recovered: false, garpsAfterHeal: [], otherArpAfterHeal: [], load: NaN, logsAfterHeal: { a: [], b: [] }, error: (err as Error).message.slice(0, 3000) };
         }
         results.push(r);
         process.stdout.write(`${s.name} ${impl} #${run}: both held ${r.bothHeld}, served by ${r.servedBeforeHeal} before heal; single holder (${r.survivor}) +${r.singleHolderMs} ms; client outage after heal ${r.outageAfterHealMs} ms, ${r.failedAfterHeal} failed, recovered ${r.recovered}; GARPs after heal ${JSON.stringify(r.garpsAfterHeal.slice(0, 6))}${r.error ? ` ERROR ${r.error.split('\n')[0]}` : ''}\n`);
