@@ -154,3 +154,23 @@ test('--faults ssh (plain commands over SSH, as on any cluster): freeze and a se
   assert.deepEqual(j.json.failover!.map((s) => [s.id, s.ok]), [['freeze', true], ['link-down', true]]);
   await eventually('verify passes after the link came back', healthy, 60_000);
 });
+
+test('nopreempt: the returning master stays backup (no move, 0 failed); the restore hands the VIP back by a planned restart', async () => {
+  const np = lab.inventory('nopreempt.yml', (t) => t.replace('      track: [nginx]', '      track: [nginx]\n      preempt: false'));
+  const d = await lab.haup(['deploy', np]);
+  assert.equal(d.code, 0, d.stdout + d.stderr);
+  try {
+    await eventually('a healthy nopreempt cluster', async () => (await lab.haup(['verify', np])).code === 0, 60_000);
+    const r = await lab.haup(['verify', np, '--failover', '--only', 'recovery,planned-stop', '--json'], 600_000);
+    const j = JSON.parse(r.stdout) as VerifyResult;
+    process.stdout.write(`# nopreempt: ${JSON.stringify(j.failover!.map((s) => [s.id, s.expectTo, s.vipMovedAfterMs, s.probe?.failed, s.probe?.total, s.ok, s.reasons, s.notes]))}\n`);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const rec = j.failover!.find((s) => s.id === 'recovery')!;
+    assert.deepEqual([rec.expectTo, rec.ok, rec.probe!.failed], [null, true, 0]);
+    assert.ok(rec.notes.includes('nopreempt: lb5 returned as backup'), rec.notes.join('; '));
+  } finally {
+    const back = await lab.haup(['deploy', INV]);
+    assert.equal(back.code, 0, back.stdout + back.stderr);
+    await eventually('the default cluster healthy again', healthy, 60_000);
+  }
+});
