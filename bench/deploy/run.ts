@@ -9,11 +9,12 @@
 // Needs root (the lab) and Debian's ansible (apt-get install ansible). Prints a Markdown table.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadInventory } from '../../src/inventory/load.ts';
 import { labDown, labExec, labUp } from '../../src/lab/lab.ts';
+import { CACHE_DIR } from '../../src/lab/state.ts';
 import { buildHaupdArtifact } from '../../src/roles/artifact.ts';
 import type { DeployResult } from '../../src/engine/types.ts';
 import { ansibleInventory } from '../ansible/inventory.ts';
@@ -242,11 +243,13 @@ interface ToolRun {
   cold: DeployRun;
   servedAfterMs: number;
   noops: DeployRun[];
+  /** 1-minute load average of the machine (2 cores, shared) before the cold deploy and at the end. */
+  load: [number, number];
 }
 
 async function oneRun(tool: Tool, run: number, debsTar: string): Promise<ToolRun> {
   const labUpMs = await freshHosts();
-  const rec: Partial<ToolRun> = { tool, run, labUpMs };
+  const rec: Partial<ToolRun> = { tool, run, labUpMs, load: [loadavg()[0]!, 0] };
   if (tool === 'haup') {
     // The haupd bundle is built once per haup source version (esbuild); warmed here, not timed.
     await buildHaupdArtifact(join(haupEnv.XDG_CACHE_HOME, 'haup', 'haupd-artifact'));
@@ -270,20 +273,25 @@ async function oneRun(tool: Tool, run: number, debsTar: string): Promise<ToolRun
     }
   }
   const r = rec as ToolRun;
+  r.load[1] = loadavg()[0]!;
   const bad = r.noops.filter((n) => n.changed !== 0);
   if (bad.length > 0) throw new Error(`${tool}: a no-op re-deploy reported changed=${bad.map((b) => b.changed).join(',')}`);
   return r;
 }
 
+/** Versions of everything measured; host packages as the lab's repo holds them (what hosts install). */
 async function versions(): Promise<Record<string, string>> {
   const first = async (cmd: string, argv: string[]) => (await exec(cmd, argv, process.env, 30_000).catch(() => ({ stdout: '?' }))).stdout.split('\n')[0]!.trim();
-  const haupRev = await first('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD']);
+  const repo = join(CACHE_DIR, 'repo');
+  const debs = readdirSync(repo).filter((f) => /^(nginx|keepalived|nodejs|python3)_/.test(f));
+  const rev = await first('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD']);
   return {
     ansible: await first('ansible', ['--version']),
     node: process.version,
-    haup: `git ${haupRev}`,
-    nginx: (await labExec('web7', 'dpkg-query -W nginx python3 keepalived nodejs 2>/dev/null | tr "\\t\\n" "= "', { ...lab, allowFail: true })).stdout.trim(),
-    kernel: (await first('uname', ['-r'])),
+    // Run from a snapshot (no .git there): HAUP_REV says which commit it was taken from.
+    haup: process.env.HAUP_REV ?? (rev || '?'),
+    hostPackages: debs.map((f) => decodeURIComponent(f).replace(/_(all|amd64)\.deb$/, '').replace('_', '=')).join(' '),
+    kernel: await first('uname', ['-r']),
     cpus: `${cpus().length} x ${cpus()[0]?.model ?? '?'}`,
   };
 }
@@ -314,7 +322,7 @@ try {
       }
       const r = await oneRun(tool, run, debsTar);
       results.push(r);
-      log(`${tool} run ${run}: cold ${(r.cold.ms / 1000).toFixed(2)} s (changed ${r.cold.changed}), no-op ${r.noops.map((n) => (n.ms / 1000).toFixed(2)).join(', ')} s; lab up ${(r.labUpMs / 1000).toFixed(1)} s${r.pythonMs ? `, python3 ${(r.pythonMs / 1000).toFixed(1)} s` : ''}, served ${(r.servedAfterMs / 1000).toFixed(1)} s after`);
+      log(`${tool} run ${run}: cold ${(r.cold.ms / 1000).toFixed(2)} s (changed ${r.cold.changed}), no-op ${r.noops.map((n) => (n.ms / 1000).toFixed(2)).join(', ')} s; lab up ${(r.labUpMs / 1000).toFixed(1)} s${r.pythonMs ? `, python3 ${(r.pythonMs / 1000).toFixed(1)} s` : ''}, served ${(r.servedAfterMs / 1000).toFixed(1)} s after; load ${r.load.map((l) => l.toFixed(1)).join(' -> ')}`);
     }
   }
   if (stopped) log(stopped);
