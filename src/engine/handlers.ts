@@ -60,7 +60,8 @@ async function runHandlerOnce(conn: Connection, h: HandlerSpec, facts: Facts): P
   try {
     const c = planOperation(h.op, facts);
     for (const step of c.steps) {
-      if (step.kind === 'exec') await run(conn, step.command, step.command);
+      // a script (several lines) is named by its handler; a one-liner by itself
+      if (step.kind === 'exec') await run(conn, step.command, step.command.includes('\n') ? h.name : step.command);
       else if (step.kind === 'remove') await run(conn, `rm -f -- ${shq(step.path)}`, `removing ${step.path}`);
       else {
         const out = await atomicWrite(conn, step, 'handler');

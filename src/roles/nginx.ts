@@ -1,5 +1,6 @@
 // What the web and lb roles share about nginx: the package, the service, the reload handler that
 // puts the old files back when nginx refuses the new ones, and the staged-tree check.
+import { shq } from '../connectors/connection.ts';
 import type { HandlerSpec, TaskSpec, TreeCheck } from '../engine/types.ts';
 
 export const NGINX_ROOT = '/etc/nginx';
@@ -15,7 +16,43 @@ export function nginxServiceTask(): TaskSpec {
 }
 
 export function nginxReloadHandler(): HandlerSpec {
-  return { name: RELOAD_NGINX, op: { op: 'service', name: 'nginx', state: 'reloaded' }, restoreOnFailure: true };
+  return { name: RELOAD_NGINX, op: { op: 'command', command: nginxReloadScript() }, restoreOnFailure: true };
+}
+
+/** Debian's nginx logs here (nginx.conf: error_log); haup does not manage nginx.conf. */
+export const NGINX_ERROR_LOG = '/var/log/nginx/error.log';
+
+/**
+ * `systemctl reload nginx`, confirmed. The reload only signals the master: when the new config
+ * cannot be applied (a listen port already in use: `bind() ... failed`), systemctl still succeeds,
+ * the master logs [emerg] and keeps serving the OLD config. So: note the master's children and the
+ * error log's size, reload, then wait (bounded) until the master has started a child that was not
+ * there before (the new config is live) or the log has a new [emerg]/[alert] line (it is not:
+ * exit 1 with nginx's message, and the handler's restoreOnFailure puts the previous files back).
+ * POSIX sh; the children are found in /proc (no procps needed on a web host).
+ */
+export function nginxReloadScript(o: { log?: string; waitTenths?: number } = {}): string {
+  const log = o.log ?? NGINX_ERROR_LOG;
+  const tenths = o.waitTenths ?? 100;
+  return [
+    `# reload nginx, then wait until its master runs the new config (new workers) or logs why not`,
+    `log=${shq(log)}`,
+    `master=$(systemctl show -p MainPID --value nginx.service)`,
+    `kids() { for s in /proc/[0-9]*/stat; do read -r l 2>/dev/null < "$s" || continue; set -- \${l##*) }; [ "$2" = "$master" ] || continue; p=\${s#/proc/}; printf '%s ' "\${p%/stat}"; done; }`,
+    `before=" $(kids) "`,
+    `size=$(stat -c %s "$log" 2>/dev/null || echo 0)`,
+    `systemctl reload nginx.service || exit 1`,
+    `i=0`,
+    `while [ "$i" -lt ${tenths} ]; do`,
+    `  why=$(tail -c +$((size + 1)) "$log" 2>/dev/null | grep -E '\\[(emerg|alert)\\]')`,
+    `  if [ -n "$why" ]; then printf 'nginx kept its previous configuration:\\n%s\\n' "$why" >&2; exit 1; fi`,
+    `  for k in $(kids); do case "$before" in *" $k "*) ;; *) exit 0 ;; esac; done`,
+    `  sleep 0.1; i=$((i + 1))`,
+    `done`,
+    `echo "nginx started no new worker within ${tenths / 10} s of the reload and logged no error in $log" >&2`,
+    `exit 1`,
+    '',
+  ].join('\n');
 }
 
 /**

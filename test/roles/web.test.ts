@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { planHost } from '../../src/engine/plan.ts';
 import { serviceTitle, webRole, WEB_INDEX, WEB_SITE } from '../../src/roles/web.ts';
+import { nginxReloadScript } from '../../src/roles/nginx.ts';
 import { content, convergedFacts, fileTask, golden, labInventory } from './fixture.ts';
 
 test('serviceTitle: the host name, capitalised, + " Service"', () => {
@@ -21,7 +22,7 @@ test('web role on the lab: nginx installed, the page naming the host (golden), n
     ],
   );
   assert.match(content(fileTask(webRole(inv, inv.web[1]!).tasks, WEB_INDEX)), /<h1>Web8 Service<\/h1>/);
-  assert.deepEqual(r.handlers.map((h) => [h.name, h.op, h.restoreOnFailure]), [['reload nginx', { op: 'service', name: 'nginx', state: 'reloaded' }, true]]);
+  assert.deepEqual(r.handlers.map((h) => [h.name, h.op, h.restoreOnFailure]), [['reload nginx', { op: 'command', command: nginxReloadScript() }, true]]);
 });
 
 test('web role: another backend port gets its own server (validated by nginx -t, reload on change)', async () => {
