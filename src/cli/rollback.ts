@@ -137,9 +137,13 @@ export async function rollback(file: string, o: RollbackCliOptions = {}): Promis
   }
 }
 
-/** The plan without file bytes (the JSON must not carry secrets' pre-images). */
+/** The plan without bytes or hashes (a secret's pre-image or its short hash must not leak). */
 function planJson(p: HostRollbackPlan) {
-  return { ...p, files: p.files.map((f) => (f.kind === 'write' ? { kind: f.kind, path: f.path, sha256: f.pre.sha256, mode: f.pre.mode.toString(8), owner: f.pre.owner, group: f.pre.group } : f)) };
+  return {
+    ...p,
+    files: p.files.map((f) => (f.kind === 'write' ? { kind: f.kind, path: f.path, mode: f.pre.mode.toString(8).padStart(4, '0'), owner: f.pre.owner, group: f.pre.group } : f)),
+    drift: p.drift.map((d) => ({ path: d.path, why: d.why, what: describeDrift(d.expected, d.actual) })),
+  };
 }
 
 export function registerRollback(program: Command): void {
