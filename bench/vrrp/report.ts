@@ -10,6 +10,7 @@ import { repoRoot } from './harness.ts';
 import { IDLE_HEADER, idleRows, type IdleRun } from './idle.ts';
 import { growthSummary, type GrowthSample } from './rss-growth.ts';
 import { SPLIT_HEADER, splitRows, type SplitRun } from './split-brain.ts';
+import { STALL_HEADER, stallRows, type StallRun } from './backup-stall.ts';
 
 interface ResultsFile {
   bench: string;
@@ -32,6 +33,8 @@ async function main(): Promise<void> {
   if (idle.length) out.push('', '### Idle', '', ...IDLE_HEADER, ...idleRows(idle));
   const split = of<SplitRun>('split-brain');
   if (split.length) out.push('', '### Split brain healed', '', ...SPLIT_HEADER, ...splitRows(split));
+  const stall = of<StallRun>('backup-stall');
+  if (stall.length) out.push('', '### Stalled backup (the master stays alive)', '', ...STALL_HEADER, ...stallRows(stall));
   const growth = of<{ impl: string; samples: GrowthSample[] }>('rss-growth');
   if (growth.length) {
     out.push('', '### RSS growth (v3 0.01 s)', '', '| impl | samples | first | last | max | slope (all) | slope (last half) | master CPU median |', '|---|---|---|---|---|---|---|---|');

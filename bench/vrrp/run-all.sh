@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every haupd-vs-keepalived benchmark, one after the other (they must not overlap: the machine has
 # 2 cores), then the markdown tables for docs/benchmarks.md. Needs root (network namespaces).
-# Takes ~45 min: failover ~14, idle ~7, split brain ~9, RSS growth ~11 (the long one).
+# Takes ~47 min: failover ~14, idle ~7, split brain ~9, backup stall ~2, RSS growth ~11 (the long one).
 #   bench/vrrp/run-all.sh [LOGDIR]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -16,5 +16,6 @@ run() {
 run failover --impl both --runs 5
 run idle --runs 5
 run split-brain --impl both --runs 5
+run backup-stall --impl both --runs 5
 run rss-growth
 node --import tsx bench/vrrp/report.ts
