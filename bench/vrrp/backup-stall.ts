@@ -46,6 +46,8 @@ export interface StallRun {
   vipHeldMs: number | null;
   /** Gratuitous ARPs for the VIP sent by the backup after SIGCONT. */
   backupGarps: number;
+  /** The backup's log lines after SIGCONT (first 10): why it took over. */
+  backupLog: string[];
   error?: string;
 }
 
@@ -73,6 +75,7 @@ async function oneRun(bl: BenchLab, impl: Impl, s: Setting, stallMs: number, run
     lbs.push(master, backup);
     await sleep(500);
     const before = backup.masterEntries();
+    const logMark = backup.log().length;
     backup.signal('SIGSTOP');
     await sleep(stallMs);
     const t0 = now();
@@ -89,6 +92,7 @@ async function oneRun(bl: BenchLab, impl: Impl, s: Setting, stallMs: number, run
       vipOnBackupMs: add ? round1(add.t - t0) : null,
       vipHeldMs: add ? (del ? round1(del.t - add.t) : null) : null,
       backupGarps: garp.times.filter((t) => t >= t0).length,
+      backupLog: backup.log().slice(logMark).split('\n').filter((l) => l.trim()).slice(0, 10),
     };
   } finally {
     vipB.stop();
@@ -115,7 +119,7 @@ async function main(): Promise<void> {
         try {
           r = await oneRun(bl, impl, s, Number(values.stall), run);
         } catch (err) {
-          r = { impl, setting: s.name, stallMs: Number(values.stall), run, backupTookOver: false, vipOnBackupMs: null, vipHeldMs: null, backupGarps: 0, error: (err as Error).message.slice(0, 3000) };
+          r = { impl, setting: s.name, stallMs: Number(values.stall), run, backupTookOver: false, vipOnBackupMs: null, vipHeldMs: null, backupGarps: 0, backupLog: [], error: (err as Error).message.slice(0, 3000) };
         }
         results.push(r);
         process.stdout.write(`${s.name} stall ${values.stall} ms ${impl} #${run}: backup took over ${r.backupTookOver}, VIP on backup +${r.vipOnBackupMs} ms for ${r.vipHeldMs} ms, backup GARPs ${r.backupGarps}${r.error ? ` ERROR ${r.error.split('\n')[0]}` : ''}\n`);
