@@ -3,7 +3,8 @@
 //   deploy v1, deploy v2 (another upstream method and proxy_params), rollback -> every managed
 //   file's sha256 (and mode, owner) is its value after v1, and verify passes
 //   a hand edit of a managed file -> rollback refuses, lists the file, changes nothing
-//   --force --to FIRST -> every file haup created is gone, the page it replaced is back
+//   --force --packages --to FIRST -> every file haup created is gone, the page it replaced is
+//   back, the packages it installed are purged
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
@@ -108,8 +109,8 @@ test('a managed file edited by hand: rollback refuses, names it, and changes not
   assert.deepEqual(await snapshot(), edited);
 });
 
-test('--force --to the first deploy: everything haup created is gone, the page it replaced is back', async () => {
-  const r = await lab.haup(['rollback', v1, '--force', '--to', ids[0]!]);
+test('--force --packages --to the first deploy: everything haup created is gone, the page it replaced is back, its packages purged', async () => {
+  const r = await lab.haup(['rollback', v1, '--force', '--packages', '--to', ids[0]!]);
   process.stdout.write(r.stdout.replace(/^/gm, '# '));
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /verify skipped: no earlier deploy is in force/);
@@ -122,6 +123,10 @@ test('--force --to the first deploy: everything haup created is gone, the page i
     assert.equal((await lab.sh(h, `ip -4 -o addr show dev eth0 | grep -c ' ${lab.vip}/' || true`)).trim(), '0');
   }
   assert.equal((await lab.sh('web7', 'cat /var/www/html/index.html')).trim(), OLD_PAGE);
+  // The packages the first deploy installed are purged (the base image had none of them).
+  assert.match(r.stdout, /^\[lb5\] ROLLED BACK .*packages purged: [a-z0-9 -]*\bnginx\b.*\bnodejs\b/m);
+  for (const h of HOSTS) assert.equal((await lab.sh(h, "dpkg-query -W -f='${db:Status-Status}' nginx 2>/dev/null || echo not-installed")).trim(), 'not-installed', h);
+  assert.equal((await lab.sh('lb5', "dpkg-query -W -f='${db:Status-Status}' nodejs 2>/dev/null || echo not-installed")).trim(), 'not-installed');
   const again = await lab.haup(['rollback', v1]);
   assert.equal(again.code, 1);
   assert.match(again.stderr, /nothing to roll back/);
