@@ -160,18 +160,20 @@ async function closeControlMasters(controlDir: string): Promise<void> {
 }
 
 // ---- lab steps (not timed) ----
-// Lab defect (found here): a host started with --network-namespace-path sees the MACHINE's
-// /sys/class/net (nspawn bind-mounts the machine's sysfs), so haupd read eth0's ifindex of the
-// machine, its multicast join failed (EADDRNOTAVAIL) and the pair never took the VIP. Until the
-// lab gives each host the sysfs of its own namespace, every fresh host gets it here, for every
-// tool alike and not timed: the net part of a sysfs mounted inside the host's namespace.
+// A lab host must see its own namespace's /sys/class/net. Lab hosts once saw the MACHINE's
+// (nspawn bind-mounted the machine's sysfs): haupd read the wrong ifindex for eth0, its multicast
+// join failed (EADDRNOTAVAIL) and the pair never took the VIP. Where that is still so, the net
+// part of a sysfs mounted inside the host's namespace is put in place (every tool alike, not timed).
+const IFINDEX_MATCHES = 'test "$(cat /sys/class/net/eth0/ifindex)" = "$(ip -o link show dev eth0 | cut -d: -f1)"';
 const OWN_NET_SYSFS = [
+  `if ${IFINDEX_MATCHES}; then exit 0; fi`,
+  'set -e',
   'mkdir -p /run/netns-sysfs',
   'mount -t sysfs -o ro,nosuid,nodev,noexec sysfs /run/netns-sysfs',
   'mount --bind /run/netns-sysfs/class/net /sys/class/net',
   'mount --bind /run/netns-sysfs/devices/virtual/net /sys/devices/virtual/net',
-  'test "$(cat /sys/class/net/eth0/ifindex)" = "$(ip -o link show dev eth0 | cut -d: -f1)"',
-].join(' && ');
+  IFINDEX_MATCHES,
+].join('\n');
 
 async function freshHosts(): Promise<number> {
   const t0 = Date.now();
