@@ -406,7 +406,9 @@ export class Daemon {
       const d = u.machine.nextDeadline();
       if (d !== undefined && d < next) next = d;
     }
-    if (next === this.timerAt && this.timer) return;
+    // A backup moves its Master_Down deadline forward with every advert (100/s at 0.01 s): keep
+    // the earlier wake-up instead of re-arming; when it fires with nothing due, onTimer re-arms.
+    if (this.timer && next >= this.timerAt) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.timerAt = next;
@@ -466,7 +468,10 @@ export class Daemon {
         return;
       case 'transition': {
         const priority = unit.machine.snapshot().effectivePriority;
-        this.log.info('transition', { instance: cfg.name, from: action.from, to: action.to, cause: action.cause, reason: action.reason, priority });
+        // `decided`: when the state machine took the decision (this line comes after the VIPs were
+        // added, so `ts` - `decided` is what `ip addr add` cost).
+        const decided = new Date(Date.now() - (this.now() - action.at)).toISOString();
+        this.log.info('transition', { instance: cfg.name, from: action.from, to: action.to, cause: action.cause, reason: action.reason, priority, decided });
         // Notify scripts run in order, one after another, in the notifier's own queue: never
         // awaited here, so a slow script cannot delay adverts.
         if (action.to !== 'init' || action.cause === 'shutdown') {
