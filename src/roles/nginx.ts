@@ -28,7 +28,7 @@ export const NGINX_ERROR_LOG = '/var/log/nginx/error.log';
  * the master logs [emerg] and keeps serving the OLD config. So: note the master's children and the
  * error log's size, reload, then wait (bounded) until the master has started a child that was not
  * there before (the new config is live) or the log has a new [emerg]/[alert] line (it is not:
- * exit 1 with nginx's message, and the handler's restoreOnFailure puts the previous files back).
+ * exit 1 with nginx's messages, and the handler's restoreOnFailure puts the previous files back).
  * POSIX sh; the children are found in /proc (no procps needed on a web host).
  */
 export function nginxReloadScript(o: { log?: string; waitTenths?: number } = {}): string {
@@ -44,8 +44,16 @@ export function nginxReloadScript(o: { log?: string; waitTenths?: number } = {})
     `systemctl reload nginx.service || exit 1`,
     `i=0`,
     `while [ "$i" -lt ${tenths} ]; do`,
-    `  why=$(tail -c +$((size + 1)) "$log" 2>/dev/null | grep -E '\\[(emerg|alert)\\]')`,
-    `  if [ -n "$why" ]; then printf 'nginx kept its previous configuration:\\n%s\\n' "$why" >&2; exit 1; fi`,
+    `  if tail -c +$((size + 1)) "$log" 2>/dev/null | grep -qE '\\[(emerg|alert)\\]'; then`,
+    // nginx retries a failed bind() for ~2.5 s, logging each try: wait until its log is quiet for
+    // 1 s (the master is done; a reload that follows is not confused by late lines), then report
+    // each distinct message once, without the timestamp and pid prefix.
+    `    last=-1; n=0`,
+    `    while [ "$n" -lt 10 ]; do now=$(stat -c %s "$log"); [ "$now" = "$last" ] && break; last=$now; sleep 1; n=$((n + 1)); done`,
+    `    printf 'nginx kept its previous configuration:\\n' >&2`,
+    `    tail -c +$((size + 1)) "$log" | grep -E '\\[(emerg|alert)\\]' | sed 's/^[0-9/]* [0-9:]* \\[\\([a-z]*\\)\\] [0-9#]*: /[\\1] /' | awk '!seen[$0]++' >&2`,
+    `    exit 1`,
+    `  fi`,
     `  for k in $(kids); do case "$before" in *" $k "*) ;; *) exit 0 ;; esac; done`,
     `  sleep 0.1; i=$((i + 1))`,
     `done`,

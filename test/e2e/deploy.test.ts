@@ -5,6 +5,7 @@
 //   no-op deploy -> 0 changed, no mtime changes, no service restarted (timings measured)
 //   --check on a changed inventory -> reports, changes nothing (sha256 of every managed file)
 //   nginx-invalid inventory -> fails on the LB with nginx's error, live files identical, VIP serves
+//   a listen port taken on the backup LB -> reload fails (nginx's bind message), files restored, serves on
 //   a stopped web, a changed host key -> per-host errors, the other hosts reported and intact
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -230,6 +231,39 @@ test('an inventory nginx rejects fails on the LB with nginx -t\'s message; live 
   const again = await deploy([inventory('lab.yml'), '--json']);
   assert.equal(again.code, 0, again.stderr);
   assert.deepEqual(again.json!.hosts.map((h) => h.counts.changed), [0, 0, 0, 0]);
+});
+
+test('a listen port nginx cannot bind (taken on lb6): the reload fails, the previous nginx files come back, nginx serves on', async () => {
+  const nginxFiles = (h: string) => sh(h, "stat -c '%a %U:%G %n' /etc/nginx/conf.d/haup-lb.conf /etc/nginx/haup-proxy-params && sha256sum /etc/nginx/conf.d/haup-lb.conf /etc/nginx/haup-proxy-params");
+  const before = { all: await snapshot(), lb6: await nginxFiles('lb6') };
+  // Something else holds 8080 on lb6: `nginx -t` passes (it binds nothing), `systemctl reload`
+  // succeeds, and only nginx's master finds out — it logs bind() failed and keeps the old config.
+  await sh('lb6', `systemd-run --unit=hdep-port8080 --quiet node -e "require('net').createServer().listen(8080, () => {})"`);
+  try {
+    await eventually('port 8080 taken on lb6', async () => (await sh('lb6', 'ss -Hltn sport = :8080')).includes(':8080'));
+    const r = await deploy([inventory('port8080.yml', (t) => t.replace('nginx:\n  listen: 80', 'nginx:\n  listen: 8080')), '--json']);
+    assert.equal(r.code, 1);
+    const lb6 = hostResult(r, 'lb6');
+    assert.equal(lb6.status, 'failed');
+    const reload = lb6.tasks.find((t) => t.handler && t.name === 'reload nginx')!;
+    assert.equal(reload.status, 'failed');
+    assert.match(reload.error!, /nginx kept its previous configuration:\n.*\[emerg\].*bind\(\) to 0\.0\.0\.0:8080 failed \(98: Address already in use\)/);
+    assert.match(reload.error!, /restored the previous files: \/etc\/nginx\/haup-proxy-params, \/etc\/nginx\/conf\.d\/haup-lb\.conf|restored the previous file: \/etc\/nginx\/conf\.d\/haup-lb\.conf/);
+    assert.match(reload.error!, /reload nginx succeeded on the restored files/);
+    assert.equal(hostResult(r, 'lb5').status, 'skipped');
+    assert.equal(await nginxFiles('lb6'), before.lb6, 'the live nginx files are byte-identical again (mode and owner too)');
+    assert.equal((await snapshot()).lb5, before.all.lb5, 'the master was not touched');
+    strictAlternation(await viaVip(4, `${NET}.6`));
+    strictAlternation(await viaVip(4));
+    assert.match(reload.error!, /still could not bind\(\)/);
+  } finally {
+    await sh('lb6', 'systemctl stop hdep-port8080 || true');
+    // Back on the good inventory (even after a failure: the tests below start from it): lb6's
+    // haupd check script, which names the port, comes back too.
+    const again = await deploy([inventory('lab.yml'), '--json']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(again.json!.hosts.filter((h) => h.host !== 'lb6').map((h) => h.counts.changed), [0, 0, 0]);
+  }
 });
 
 test('a stopped web: unreachable with a clear message; the other web reported ok; the LBs are not touched', async () => {
