@@ -204,11 +204,30 @@ export async function installPackagesEarly(session: HostSession, ctx: HostContex
       }
     }
     session.lap('packages');
+    if (![...early.values()].some((t) => t.status === 'failed')) await replanAfterPackages(session, conn, plan, early);
   } catch (e) {
     session.result.error = errorText(e);
     await closeSession(session);
   }
   return session.result;
+}
+
+/**
+ * The packages just installed changed the host (Debian's postinst enables and starts nginx and
+ * creates its default site): facts again (one round trip) and a new plan, so the phase does not
+ * enable/start what already runs and sees the files the packages made. The journal, written from
+ * the first plan, stays right: the same tasks manage the same paths and services. Handlers the
+ * installs notified stay notified. A plan that now fails keeps the first one (the phase reports).
+ */
+async function replanAfterPackages(session: HostSession, conn: Connection, first: HostPlan, early: Map<number, TaskResult>): Promise<void> {
+  const handlers = session.spec.handlers ?? [];
+  const facts = await gatherFacts(conn, factRequestForHost(session.spec.tasks, handlers));
+  const plan = planHost(session.spec.tasks, handlers, facts);
+  if (plan.failed > 0) return;
+  const notified = new Set([...plan.notified.map((h) => h.name), ...[...early.keys()].flatMap((i) => first.tasks[i]!.task.notify ?? [])]);
+  session.facts = facts;
+  session.plan = { ...plan, installs: first.installs, notified: handlers.filter((h) => notified.has(h.name)) };
+  session.lap('replan');
 }
 
 /** The journal comes before the FIRST write of this deploy on a host: written once, by whichever stage writes first. */
@@ -250,7 +269,7 @@ async function deployHost(session: HostSession, conn: Connection, plan: HostPlan
   }
 
   const changedFiles = plan.tasks.filter((p) => p.change?.status === 'changed' && p.change.file).map((p) => p.change!.file!.path);
-  let pre = new Map<string, PreImage>();
+  let pre = session.pre ?? new Map<string, PreImage>();
   if (!ctx.check && plan.changed > 0) {
     await ensureJournal(session, conn, plan, facts, ctx, rep);
     pre = session.pre!;

@@ -394,17 +394,24 @@ test('cold deploy: a file a package created just before is restored as the packa
   assert.deepEqual(parseJournal(readFileSync(r.hosts[0]!.journal!, 'utf8')).files, [{ path: `${d}/etc/nginx.conf`, state: 'absent' }]);
 });
 
-/** An apt + systemd host whose facts say "nothing installed"; commands other than the engine's own scripts are logged, not run. */
-function fakeAptHost(name: string, log: string[], fail: (cmd: string) => boolean = () => false) {
+/**
+ * An apt + systemd host whose facts say "nothing installed"; commands other than the engine's own
+ * scripts are logged, not run. With `postinst`, an install behaves like Debian's: afterwards the
+ * facts say the package is installed and its service enabled and active.
+ */
+function fakeAptHost(name: string, log: string[], fail: (cmd: string) => boolean = () => false, postinst = false) {
   const local = new LocalConnection(name);
+  let installed = false;
   return {
     host: name,
     async exec(cmd: string, o?: { stdin?: Buffer | string }) {
       const script = o?.stdin?.toString() ?? '';
       if (cmd === 'sh -s' && script.includes('@@haup pm')) {
-        const out = `@@haup os\nID=debian\n@@haup pm\napt\n@@haup init\nsystemd\n@@haup pkgs\n@@haup services\nActiveState=inactive\nUnitFileState=\n@@haup end\n`;
+        const state = installed ? 'ii |nginx|1\n@@haup services\nActiveState=active\nUnitFileState=enabled\n' : '@@haup services\nActiveState=inactive\nUnitFileState=\n';
+        const out = `@@haup os\nID=debian\n@@haup pm\napt\n@@haup init\nsystemd\n@@haup pkgs\n${state}@@haup end\n`;
         return { code: 0, stdout: Buffer.from(out), stderr: Buffer.alloc(0) };
       }
+      if (postinst && cmd.includes('apt-get') && cmd.includes(' install ')) installed = true;
       if (cmd === 'sh -s' || cmd.includes('journal')) return local.exec(cmd, o);
       log.push(`${name}: ${cmd.replace(/^DEBIAN_FRONTEND.* install .* /, 'apt-get install ')}`);
       // let the other hosts' stages interleave, as real round trips do
@@ -444,7 +451,7 @@ test('package stage: every host installs its packages before the first phase con
   const installs = log.filter((l) => l.includes('apt-get install'));
   assert.deepEqual(installs.sort(), ['lb5: apt-get install nginx', 'lb6: apt-get install nginx', 'web7: apt-get install nginx']);
   const firstSystemctl = log.findIndex((l) => l.includes('systemctl'));
-  assert.ok(log.findLastIndex((l) => l.includes('apt-get install')) < firstSystemctl, log.join('\n'));
+  assert.ok(log.slice(firstSystemctl).every((l) => !l.includes('apt-get install')), log.join('\n'));
   // the phases still run one after another: web7, then lb6, then lb5
   assert.deepEqual(log.slice(firstSystemctl), ['web7: systemctl enable nginx', 'web7: systemctl start nginx', 'lb6: systemctl enable nginx', 'lb6: systemctl start nginx', 'lb5: systemctl enable nginx', 'lb5: systemctl start nginx']);
   for (const h of r.hosts) {
@@ -494,4 +501,23 @@ test('a notified handler whose guard skips it is reported ok (skipped by its gua
   const again = await runDeploy(opts(d, [host('lb5', [{ ...tasks[0]!, op: { op: 'file', path: `${d}/app.conf`, content: 'v2\n' } }], { handlers })]));
   assert.deepEqual(again.hosts[0]!.tasks.filter((t) => t.handler).map((t) => [t.status, t.summary]), [['changed', 'ran (notified)']]);
   assert.equal(existsSync(`${d}/reloaded`), true);
+});
+
+test('package stage: facts and plan again after the installs, so the phase does not start what the package already started', async () => {
+  const d = tempRoot();
+  const log: string[] = [];
+  const fake = fakeAptHost('web7', log, () => false, true);
+  const tasks: TaskSpec[] = [
+    { name: 'nginx installed', op: { op: 'package', names: ['nginx'] } },
+    { name: 'nginx running', op: { op: 'service', name: 'nginx', enabled: true, state: 'started' } },
+  ];
+  const r = await runDeploy(opts(d, [host('web7', tasks, { connect: async () => fake })]));
+  assert.equal(r.ok, true);
+  assert.deepEqual(log, ['web7: apt-get install nginx'], 'no systemctl enable/start: Debian\'s postinst did both');
+  const h = r.hosts[0]!;
+  assert.deepEqual(h.tasks.map((t) => [t.name, t.status]), [['nginx installed', 'changed'], ['nginx running', 'ok']]);
+  assert.ok(h.timings.replan! >= 0, JSON.stringify(h.timings));
+  // the journal still has the state before the deploy and the installed package
+  const j = parseJournal(readFileSync(h.journal!, 'utf8'));
+  assert.deepEqual([j.packagesInstalled, j.services], [['nginx'], [{ name: 'nginx', enabled: 'not-found', active: 'inactive' }]]);
 });
