@@ -166,15 +166,15 @@ export function tableRows(runs: FailoverRun[]): string[] {
     const s = SETTINGS[setting] as Setting;
     const col = (f: (r: FailoverRun) => number | null): string => fmt(summarize(ok.map(f).filter((x): x is number => x !== null)));
     rows.push(
-      `| ${setting} | ${failure} | ${impl} | ${ok.length}/${rs.length} | ${col((r) => r.vipOnBackupMs)} | ${col((r) => (r.failure === 'term' ? (r.vipOnBackupMs !== null && r.prio0Ms !== null ? r.vipOnBackupMs - r.prio0Ms : null) : r.sinceLastAdvertMs))} | ${col((r) => r.vipOffMasterMs)} | ${col((r) => r.client.outageMs)} | ${fmt(summarize(ok.map((r) => r.client.failed)), '', 0)} | ${boundText(s, failure as Failure)} |`,
+      `| ${setting} | ${failure} | ${impl} | ${ok.length}/${rs.length} | ${col((r) => r.vipOnBackupMs)} | ${col((r) => (r.failure === 'term' ? (r.vipOnBackupMs !== null && r.prio0Ms !== null ? r.vipOnBackupMs - r.prio0Ms : null) : r.sinceLastAdvertMs))} | ${col((r) => r.vipOffMasterMs)} | ${col((r) => r.client.outageMs)} | ${fmt(summarize(ok.map((r) => r.client.failed)), '', 0)} | ${col((r) => r.baselineGapMs)} | ${ok.filter((r) => (r.preFailureTakeovers ?? 0) > 0).length}/${ok.length} | ${boundText(s, failure as Failure)} |`,
     );
   }
   return rows;
 }
 
 export const TABLE_HEADER = [
-  '| setting | failure | impl | runs ok | VIP on backup after | since master\'s last advert (term: since its priority 0) | VIP off master after | client outage | failed requests | bound |',
-  '|---|---|---|---|---|---|---|---|---|---|',
+  '| setting | failure | impl | runs ok | VIP on backup after | since master\'s last advert (term: since its priority 0) | VIP off master after | client outage | failed requests | probe jitter (longest gap in the second before) | runs where the backup had already taken over for nothing | bound |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|',
 ];
 
 async function main(): Promise<void> {

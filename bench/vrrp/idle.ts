@@ -157,7 +157,7 @@ export function idleRows(runs: IdleRun[]): string[] {
     const ok = rs.filter((r) => !r.error);
     const mb = (f: (r: IdleRun) => number): string => fmt(summarize(ok.map((r) => f(r) / 1024)), ' MB', 1);
     const pct = (f: (r: IdleRun) => number): string => fmt(summarize(ok.map(f)), ' %', 3);
-    return `| ${setting} | ${impl} | ${ok.length}/${rs.length} | ${pct((r) => r.masterCpuPct)} | ${impl in FLOORS ? '—' : pct((r) => r.backupCpuPct)} | ${mb((r) => r.masterRssKb)} | ${mb((r) => r.masterRssMaxKb)} | ${impl in FLOORS ? '—' : mb((r) => r.backupRssKb)} | ${impl in FLOORS ? '—' : `${sum(ok.map((r) => r.backupTakeovers))} in ${sum(ok.map((r) => r.windowS)).toFixed(0)} s`} |`;
+    return `| ${setting} | ${impl} | ${ok.length}/${rs.length} | ${pct((r) => r.masterCpuPct)} | ${impl in FLOORS ? '—' : pct((r) => r.backupCpuPct)} | ${mb((r) => r.masterRssKb)} | ${mb((r) => r.masterRssMaxKb)} | ${impl in FLOORS ? '—' : mb((r) => r.backupRssKb)} | ${impl in FLOORS || !ok.some((r) => Number.isFinite(r.backupTakeovers)) ? '—' : `${sum(ok.map((r) => r.backupTakeovers))} in ${sum(ok.map((r) => r.windowS)).toFixed(0)} s`} |`;
   });
 }
 
