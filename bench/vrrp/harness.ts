@@ -470,11 +470,15 @@ export async function loadAvg(): Promise<number> {
   return Number((await readFile('/proc/loadavg', 'utf8')).split(' ')[0]);
 }
 
-export async function writeResults(name: string, data: unknown): Promise<string> {
+export async function writeResults(name: string, data: { results: unknown[] } & Record<string, unknown>): Promise<string> {
   const { mkdir, writeFile } = await import('node:fs/promises');
   const dir = path.join(repoRoot, 'bench/vrrp/results');
   await mkdir(dir, { recursive: true });
   const file = path.join(dir, `${name}.json`);
-  await writeFile(file, JSON.stringify(data, null, 1) + '\n');
+  // One line per run: diffable, and small enough to commit with the client samples.
+  const { results, ...rest } = data as { results?: unknown[] } & Record<string, unknown>;
+  const head = JSON.stringify(rest).slice(0, -1);
+  const body = (results ?? []).map((r) => JSON.stringify(r)).join(',\n');
+  await writeFile(file, `${head}${head.length > 1 ? ', ' : ''}"results": [\n${body}\n]}\n`);
   return file;
 }
