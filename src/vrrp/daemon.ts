@@ -37,6 +37,12 @@ import { HAUPD_VERSION } from './version.ts';
 const SHUTDOWN_GRACE_MS = 2000;
 /** Retry opening the socket of an instance whose interface is missing or has no address. */
 const SOCKET_RETRY_MS = 2000;
+/**
+ * Loop turns a due timer may wait while packets are still being read (one packet per socket per
+ * turn: raw-socket recv()s once per readable event). Bounds the wait, e.g. 10 instances at
+ * 0.01 s stalled 100 ms leave ~100 queued adverts; each turn costs microseconds.
+ */
+const MAX_TIMER_DRAIN_TURNS = 256;
 
 interface Expected extends ExpectedInstance {
   unit: Unit;
@@ -103,6 +109,10 @@ export class Daemon {
   private readonly ifaces = new Map<string, Iface>();
   private timer: NodeJS.Timeout | null = null;
   private timerAt = Infinity;
+  /** A due timer waiting for the poll phase to read queued packets (see onTimer). */
+  private timerDeferred = false;
+  /** Packets read from any socket (valid or not): tells onTimer whether a turn still read some. */
+  private packetsRead = 0;
   private shuttingDown = false;
   private finished: ((code: number) => void) | null = null;
   private readonly done: Promise<number>;
@@ -316,6 +326,7 @@ export class Daemon {
   // ─── Events ─────────────────────────────────────────────────────────────────────────────
 
   private onPacket(iface: Iface, packet: Buffer): void {
+    this.packetsRead++;
     const result = validateDatagram(packet, iface.byVrid, iface.counters);
     if (!result.ok) {
       if (result.instance) {
@@ -368,9 +379,36 @@ export class Daemon {
     }
   }
 
+  /**
+   * Node's event loop runs the timers phase before the poll phase. After a stall (SIGSTOP, a long
+   * GC, an overloaded host) the Master_Down timer has expired AND the live master's adverts are
+   * waiting in the socket; acting in the timers phase would take over from a live master
+   * (measured: 5 of 5 stalls of 100 ms, bench/vrrp/backup-stall.ts). So the decision waits for
+   * setImmediate (the check phase, after poll), turn after turn while a turn still read packets
+   * (bounded): the queued adverts reset the deadline first, as keepalived's read-before-timeout
+   * loop does.
+   */
   private onTimer(): void {
     this.timer = null;
     this.timerAt = Infinity;
+    this.timerDeferred = true;
+    this.afterPendingPackets(0);
+  }
+
+  private afterPendingPackets(turn: number): void {
+    const before = this.packetsRead;
+    setImmediate(() => {
+      if (this.packetsRead !== before && turn < MAX_TIMER_DRAIN_TURNS) {
+        this.afterPendingPackets(turn + 1);
+        return;
+      }
+      this.timerDeferred = false;
+      if (this.finished) this.runDueTimers(); // not once the daemon has finished
+
+    });
+  }
+
+  private runDueTimers(): void {
     const now = this.now();
     const seen = new Set<SyncGroup>();
     for (const unit of [...this.units.values()]) {
@@ -400,6 +438,8 @@ export class Daemon {
 
   /** One timer for the whole daemon, at the earliest deadline of any instance. */
   private schedule(): void {
+    // A deferred timer reschedules once it has run (runDueTimers).
+    if (this.timerDeferred) return;
     let next = Infinity;
     for (const u of this.units.values()) {
       if (u.stopped) continue;

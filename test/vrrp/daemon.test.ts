@@ -4,6 +4,7 @@
 // deterministic enough to check orders of events: VIPs added before the leaving master removes
 // its own, an exception in one instance isolated to it, reload keeping unchanged instances.
 import { test } from 'node:test';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -26,6 +27,23 @@ class Wire {
   private readonly sockets = new Set<{ host: string; deliver: (p: Buffer) => void }>();
   readonly t0 = performance.now();
   cut = false;
+  /**
+   * Deliver through a MessagePort instead of setImmediate: its messages arrive in the event
+   * loop's poll phase, like a raw socket's packets (after the timers phase, before setImmediate).
+   */
+  private port: { tx: MessagePort; queue: (() => void)[] } | null = null;
+
+  deliverInPollPhase(): () => void {
+    const { port1, port2 } = new MessageChannel();
+    const queue: (() => void)[] = [];
+    port2.on('message', () => queue.shift()?.());
+    this.port = { tx: port1, queue };
+    return () => {
+      this.port = null;
+      port1.close();
+      port2.close();
+    };
+  }
 
   record(host: string, event: string, fields: Record<string, unknown> = {}): void {
     this.events.push({ host, event, t: performance.now() - this.t0, ...fields });
@@ -37,9 +55,20 @@ class Wire {
     return () => this.sockets.delete(s);
   }
 
+  /** The last packet each host sent (to replay one as "queued during a stall"). */
+  readonly lastSent = new Map<string, Buffer>();
+
   send(from: string, packet: Buffer): void {
     if (this.cut) return;
-    for (const s of this.sockets) if (s.host !== from) setImmediate(() => s.deliver(Buffer.from(packet)));
+    this.lastSent.set(from, packet);
+    for (const s of this.sockets) {
+      if (s.host === from) continue;
+      const deliver = () => s.deliver(Buffer.from(packet));
+      if (this.port) {
+        this.port.queue.push(deliver);
+        this.port.tx.postMessage(0);
+      } else setImmediate(deliver);
+    }
   }
 }
 
@@ -195,6 +224,47 @@ test('planned stop: the leaving master keeps its VIP until the new master has ad
     db.shutdown();
     assert.equal(await db.exited, 0);
     assert.equal(b.vips.size, 0);
+  }));
+
+/** Block the whole process (both daemons), like SIGSTOP: no timer, no packet is handled meanwhile. */
+function stall(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+test('a stalled backup does not take over from a live master: adverts queued during the stall are read before the expired Master_Down timer is acted on', () =>
+  withDir(async () => {
+    const wire = new Wire();
+    const closePort = wire.deliverInPollPhase();
+    const a = new Host('a', `${NET}.1`, wire);
+    const b = new Host('b', `${NET}.2`, wire);
+    const da = new Daemon(await configFor('a', { instances: [instance('VI_1', 91, 150, `${NET}.101`)] }), a.log, a.io(), loadConfigFile);
+    const db = new Daemon(await configFor('b', { instances: [instance('VI_1', 91, 100, `${NET}.101`)] }), b.log, b.io(), loadConfigFile);
+    try {
+      await da.start();
+      await until('a master', () => a.vips.has(`${NET}.101`));
+      await db.start();
+      await until('b backup', () => b.transitions().some((t) => t.to === 'backup'));
+      const mark = wire.events.length;
+      // Master_Down of b is 3 × 50 ms + skew ≈ 180 ms: each stall of the whole process lets it
+      // expire. The real master is another process whose adverts wait in b's socket meanwhile:
+      // an advert of a is queued for b just before the stall (delivered in the poll phase).
+      for (let i = 0; i < 5; i++) {
+        await new Promise((r) => setTimeout(r, 120));
+        wire.send('a', wire.lastSent.get('a')!);
+        stall(300);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+      const bEvents = wire.events.slice(mark).filter((e) => e.host === 'b').map((e) => e.event);
+      assert.deepEqual(bEvents, [], 'b never added the VIP nor announced it');
+      assert.deepEqual(b.transitions().map((t) => t.to), ['backup']);
+      assert.ok(a.vips.has(`${NET}.101`));
+      assert.equal(b.vips.size, 0);
+    } finally {
+      da.shutdown(true);
+      db.shutdown(true);
+      await Promise.all([da.exited, db.exited]);
+      closePort();
+    }
   }));
 
 test('an exception inside one instance is logged and puts only that instance in Fault; the other keeps its VIP', () =>
