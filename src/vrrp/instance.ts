@@ -21,7 +21,8 @@
 //   { type: 'fault-clear', source }            that fault is gone; Fault → Backup when none left
 //   { type: 'shutdown', immediate? }           stop (SIGTERM, or instance removed on reload);
 //                                              immediate: true skips the handover hold
-// Output: Action[] — EXECUTE IN ORDER (await add-vips before garp and send-advert):
+// Output: Action[] — EXECUTE IN ORDER (await add-vips before garp and send-advert; a takeover
+//         by Master_Down after a hard failure lists its send-advert BEFORE add-vips):
 //   { type: 'add-vips' } / { type: 'remove-vips' }   idempotent: add twice = present once
 //   { type: 'garp', why }                      gratuitous ARP for every VIP (burst + repeat)
 //   { type: 'send-advert', priority }          one advert with this priority (0 = leaving)
@@ -600,18 +601,24 @@ export class VrrpInstance {
       this.masterDownAt = undefined;
       return false;
     }
+    // A hard failure (Master_Down expired, no priority 0 seen): nobody holds the VIPs and no
+    // leaving master waits for our advert, so the advert goes first, before `ip addr add`
+    // (tens of ms under load), as keepalived does: the other backups stop their own timers
+    // sooner. A planned handover keeps VIPs first (below).
+    const advertFirst = cause === 'master_down' && this.priorityZeroFrom === undefined;
     this.wantMaster = false;
     this.masterDownAt = undefined;
     this.releaseAt = undefined; // a pending drain is cancelled: the VIPs stay
     this.priorityZeroFrom = undefined;
     this.counters.becomeMaster++;
     this.masterSeen = { address: this.cfg.primaryAddress, priority: this.effectivePriority, at: now, self: true };
-    // VIPs first, then GARP (clients move to us), then the advert: a haupd in handover hold
-    // releases when it sees this advert, and by then the clients already follow us.
+    // Otherwise VIPs first, then GARP (clients move to us), then the advert: a haupd in handover
+    // hold releases when it sees this advert, and by then the clients already follow us.
     this.vipsHeld = true;
+    if (advertFirst) this.sendAdvert(this.effectivePriority, out);
     out.push({ type: 'add-vips', instance: this.name });
     out.push({ type: 'garp', instance: this.name, why: 'takeover' });
-    this.sendAdvert(this.effectivePriority, out);
+    if (!advertFirst) this.sendAdvert(this.effectivePriority, out);
     this.advertAt = now + this.advertIntervalMs();
     this.transition('master', cause, reason, now, out);
     return true;

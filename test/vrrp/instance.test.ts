@@ -49,7 +49,8 @@ describe('startup', () => {
     assert.deepEqual(c.advanceTo(3609.374), []);
     assert.equal(c.inst.currentState, 'backup');
     const up = c.advanceTo(3609.375);
-    assert.deepEqual(brief(up), ['add-vips', 'garp:takeover', 'send-advert:100', 'transition:backup>master']);
+    // A takeover by timer (hard failure): the advert goes out before `ip addr add`, as keepalived.
+    assert.deepEqual(brief(up), ['send-advert:100', 'add-vips', 'garp:takeover', 'transition:backup>master']);
     const t = transitions(up)[0];
     assert.equal(t?.cause, 'master_down');
     assert.equal(t?.reason, 'master_down timer expired');
@@ -215,6 +216,8 @@ describe('backup', () => {
     c.advert(PEER_HI, 0);
     assert.equal(c.inst.nextDeadline(), 1000 + 609.375);
     const up = c.advanceTo(1609.375);
+    // A planned handover (the old master holds its VIPs until it sees our advert): VIPs first.
+    assert.deepEqual(brief(up), ['add-vips', 'garp:takeover', 'send-advert:100', 'transition:backup>master']);
     const t = transitions(up)[0];
     assert.equal(t?.to, 'master');
     assert.equal(t?.cause, 'master_down');
