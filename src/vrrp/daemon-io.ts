@@ -173,7 +173,8 @@ const NOTIFY_STATE: Record<NotifyState, ScriptState> = { master: 'MASTER', backu
 
 /** Production services. */
 export class IoServices implements DaemonIo {
-  private readonly garps = new Map<string, GarpRun>();
+  /** Running GARPs per instance: a split-brain answer and its repeat may overlap. */
+  private readonly garps = new Map<string, Set<GarpRun>>();
   private readonly notifier: Notifier;
   private statusServer: StatusServer | null = null;
   private metricsServer: MetricsServer | null = null;
@@ -291,17 +292,30 @@ export class IoServices implements DaemonIo {
   }
 
   garp(cfg: InstanceConfig, why: GarpWhy, log: Logger): void {
-    this.cancelGarp(cfg.name);
+    // A takeover starts afresh; a split-brain answer adds to what runs (its repeat 250 ms later
+    // must not kill the first burst's arpings before they have sent, on a loaded host).
+    if (why === 'takeover') this.cancelGarp(cfg.name);
     const run = sendGratuitousArp(cfg.interface, cfg.vips.map((v) => v.address), cfg.garp, log);
-    this.garps.set(cfg.name, run);
+    let runs = this.garps.get(cfg.name);
+    if (!runs) this.garps.set(cfg.name, (runs = new Set()));
+    // Bounded: at most two split-brain runs (answer + repeat, rate-limited to 1/s by the machine)
+    // overlap a takeover's 5 s repeat; the oldest goes first.
+    if (runs.size >= 4) {
+      const oldest = runs.values().next().value as GarpRun;
+      oldest.cancel();
+      runs.delete(oldest);
+    }
+    runs.add(run);
     void run.done.then(() => {
-      if (this.garps.get(cfg.name) === run) this.garps.delete(cfg.name);
+      const set = this.garps.get(cfg.name);
+      set?.delete(run);
+      if (set?.size === 0 && this.garps.get(cfg.name) === set) this.garps.delete(cfg.name);
     });
     log.info('garp', { why, vips: cfg.vips.map((v) => `${v.address}/${v.prefix}`), count: cfg.garp.count, repeat: cfg.garp.repeatCount });
   }
 
   cancelGarp(instance: string): void {
-    this.garps.get(instance)?.cancel();
+    for (const run of this.garps.get(instance) ?? []) run.cancel();
     this.garps.delete(instance);
   }
 

@@ -501,7 +501,12 @@ export class Daemon {
         return;
       }
       case 'garp':
+        // Queued behind a slow `ip addr add`: if we yielded meanwhile, announcing is wrong.
+        if (unit.machine.currentState !== 'master') return;
         this.io.garp(cfg, action.why, this.log.child({ instance: cfg.name }));
+        return;
+      case 'stop-garp':
+        this.io.cancelGarp(cfg.name);
         return;
       case 'send-advert':
         this.sendAdvert(unit, action.priority);

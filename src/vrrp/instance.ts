@@ -25,6 +25,8 @@
 //         by Master_Down after a hard failure lists its send-advert BEFORE add-vips):
 //   { type: 'add-vips' } / { type: 'remove-vips' }   idempotent: add twice = present once
 //   { type: 'garp', why }                      gratuitous ARP for every VIP (burst + repeat)
+//   { type: 'stop-garp' }                      kill our pending/running gratuitous ARPs (we
+//                                              yielded: a late one would pull clients back)
 //   { type: 'send-advert', priority }          one advert with this priority (0 = leaving)
 //   { type: 'transition', from, to, cause, reason, at }   log + notify scripts (comes last)
 //   { type: 'stopped' }                        shutdown finished: VIPs released; exit when all are
@@ -127,6 +129,7 @@ export type Action =
   | { type: 'add-vips'; instance: string }
   | { type: 'remove-vips'; instance: string }
   | { type: 'garp'; instance: string; why: GarpWhy }
+  | { type: 'stop-garp'; instance: string }
   | { type: 'send-advert'; instance: string; priority: number }
   | { type: 'transition'; instance: string; from: VrrpState; to: VrrpState; cause: TransitionCause; reason: string; at: number }
   | { type: 'stopped'; instance: string };
@@ -184,6 +187,12 @@ export const SYNC_GROUP_FAULT = 'sync-group';
 
 const DEFAULT_RELEASE_DRAIN_MS = 100;
 const DEFAULT_SPLIT_BRAIN_GARP_INTERVAL_MS = 1000;
+/**
+ * A master answering a competing master repeats its GARP once this much later: the loser's own
+ * GARPs (arping processes, slow to start under load) may reach the clients AFTER our answer and
+ * pull them to a node that has already yielded (measured: 0.6-1 s black hole at 0.01 s adverts).
+ */
+export const SPLIT_BRAIN_GARP_REPEAT_MS = 250;
 
 interface HandoverHold {
   since: number;
@@ -215,6 +224,8 @@ export class VrrpInstance {
   private readonly faults = new Map<string, string>();
   private handover: HandoverHold | undefined;
   private lastSplitBrainGarpAt = Number.NEGATIVE_INFINITY;
+  /** The one repeat of the last split-brain GARP (SPLIT_BRAIN_GARP_REPEAT_MS). */
+  private splitBrainRepeatAt: number | undefined;
   /** Who sent the last priority 0 we acted on, for the master_down reason text. */
   private priorityZeroFrom: string | undefined;
   private masterSeen: InstanceSnapshot['masterSeen'];
@@ -280,7 +291,7 @@ export class VrrpInstance {
   /** Earliest time a timer event is due, or undefined when nothing is scheduled. */
   nextDeadline(): number | undefined {
     if (this.stopped) return undefined;
-    const candidates = [this.releaseAt, this.advertAt];
+    const candidates = [this.releaseAt, this.advertAt, this.splitBrainRepeatAt];
     if (this.state === 'backup' && !this.wantMaster) candidates.push(this.masterDownAt);
     if (this.handover) {
       candidates.push(this.handover.deadline, this.handover.releaseAt);
@@ -481,6 +492,11 @@ export class VrrpInstance {
   }
 
   private onTimer(now: number, out: Action[]): void {
+    if (this.splitBrainRepeatAt !== undefined && this.splitBrainRepeatAt <= now) {
+      // Always cleared here (never a deadline left in the past); sent only while still master.
+      this.splitBrainRepeatAt = undefined;
+      if (this.state === 'master' && this.vipsHeld && !this.handover) out.push({ type: 'garp', instance: this.name, why: 'split_brain' });
+    }
     if (this.releaseAt !== undefined && this.releaseAt <= now) {
       this.releaseAt = undefined;
       this.removeVips(out);
@@ -633,6 +649,10 @@ export class VrrpInstance {
    */
   private leaveMasterForBackup(now: number, cause: TransitionCause, reason: string, out: Action[]): void {
     this.sendAdvert(0, out);
+    // Our GARPs must stop now, not after the drain: the winner has announced itself, and an
+    // arping of ours that starts late would pull the clients back to us.
+    this.splitBrainRepeatAt = undefined;
+    out.push({ type: 'stop-garp', instance: this.name });
     this.advertAt = undefined;
     this.masterDownAt = now + this.masterDownIntervalMs(this.masterAdverIntervalCs);
     this.counters.releaseMaster++;
@@ -710,6 +730,7 @@ export class VrrpInstance {
     this.lastSplitBrainGarpAt = now;
     this.counters.splitBrainGarps++;
     out.push({ type: 'garp', instance: this.name, why: 'split_brain' });
+    this.splitBrainRepeatAt = now + SPLIT_BRAIN_GARP_REPEAT_MS;
   }
 
   private sendAdvert(priority: number, out: Action[]): void {

@@ -153,7 +153,7 @@ class Host {
       stopPartitionGuard() {},
       partitionGuardStatus: () => null,
       garp: (cfg, why) => host.wire.record(host.name, 'garp', { instance: cfg.name, why }),
-      cancelGarp: () => undefined,
+      cancelGarp: (instance) => host.wire.record(host.name, 'garp-cancel', { instance }),
       notify: (cfg, state) => host.wire.record(host.name, 'notify', { instance: cfg.name, state }),
       drainNotify: async () => undefined,
     };
@@ -264,6 +264,40 @@ test('a stalled backup does not take over from a live master: adverts queued dur
       db.shutdown(true);
       await Promise.all([da.exited, db.exited]);
       closePort();
+    }
+  }));
+
+test('split brain healed: the winner repeats its GARP once 250 ms later; the loser stops its GARPs when it yields, before releasing', () =>
+  withDir(async () => {
+    const wire = new Wire();
+    const a = new Host('a', `${NET}.1`, wire);
+    const b = new Host('b', `${NET}.2`, wire);
+    wire.cut = true;
+    const da = new Daemon(await configFor('a', { instances: [instance('VI_1', 92, 150, `${NET}.102`)] }), a.log, a.io(), loadConfigFile);
+    const db = new Daemon(await configFor('b', { instances: [instance('VI_1', 92, 100, `${NET}.102`)] }), b.log, b.io(), loadConfigFile);
+    try {
+      await da.start();
+      await db.start();
+      await until('both master (split brain)', () => a.vips.size === 1 && b.vips.size === 1);
+      await new Promise((r) => setTimeout(r, 100));
+      const mark = wire.events.length;
+      wire.cut = false;
+      await until('b yielded', () => b.vips.size === 0);
+      await new Promise((r) => setTimeout(r, 600));
+      const after = wire.events.slice(mark);
+      const aGarps = after.filter((e) => e.host === 'a' && e.event === 'garp');
+      assert.deepEqual(aGarps.map((e) => e.why), ['split_brain', 'split_brain'], 'the answer and exactly one repeat');
+      const gap = aGarps[1]!.t - aGarps[0]!.t;
+      assert.ok(gap >= 245 && gap < 400, `repeat ${gap} ms after the answer`);
+      const bSeq = after.filter((e) => e.host === 'b').map((e) => e.event);
+      assert.deepEqual(bSeq.slice(0, 2), ['garp-cancel', 'notify'], 'b stops its GARPs as it yields');
+      assert.ok(bSeq.indexOf('garp-cancel') < bSeq.indexOf('vip-remove'));
+      assert.ok(!bSeq.includes('garp'), 'b never announced after yielding');
+      assert.ok(a.vips.has(`${NET}.102`));
+    } finally {
+      da.shutdown(true);
+      db.shutdown(true);
+      await Promise.all([da.exited, db.exited]);
     }
   }));
 

@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { VrrpInstance, type InstanceConfig } from '../../src/vrrp/instance.ts';
+import { SPLIT_BRAIN_GARP_REPEAT_MS, VrrpInstance, type InstanceConfig } from '../../src/vrrp/instance.ts';
 import { HaupError } from '../../src/util/errors.ts';
 import { InstanceClock, brief, transitions } from './instance-harness.ts';
 
@@ -268,7 +268,7 @@ describe('master', () => {
     const c = master();
     const t0 = c.now;
     const acts = c.advert(PEER_HI, 150);
-    assert.deepEqual(brief(acts), ['send-advert:0', 'transition:master>backup'], 'priority 0 tells the winner we held the VIPs');
+    assert.deepEqual(brief(acts), ['send-advert:0', 'stop-garp', 'transition:master>backup'], 'priority 0 tells the winner we held the VIPs');
     const t = transitions(acts)[0];
     assert.equal(t?.cause, 'higher_priority');
     assert.equal(t?.reason, `higher priority advert from ${PEER_HI} (prio 150)`);
@@ -285,7 +285,7 @@ describe('master', () => {
 
   test('releaseDrainMs 0 releases the VIPs in the same step (keepalived behaviour)', () => {
     const c = master({ releaseDrainMs: 0 });
-    assert.deepEqual(brief(c.advert(PEER_HI, 150)), ['send-advert:0', 'remove-vips', 'transition:master>backup']);
+    assert.deepEqual(brief(c.advert(PEER_HI, 150)), ['send-advert:0', 'stop-garp', 'remove-vips', 'transition:master>backup']);
   });
 
   test('v3: yielding learns the new master interval', () => {
@@ -300,7 +300,7 @@ describe('master', () => {
   test('equal priority: the higher primary IP wins, compared as unsigned 32-bit', () => {
     const lowIp = master({ primaryAddress: '10.0.0.5' });
     const acts = lowIp.advert('198.18.10.6', 100); // 198 > 127: negative as a signed int
-    assert.deepEqual(brief(acts), ['send-advert:0', 'transition:master>backup']);
+    assert.deepEqual(brief(acts), ['send-advert:0', 'stop-garp', 'transition:master>backup']);
     assert.equal(transitions(acts)[0]?.cause, 'equal_priority_higher_ip');
     assert.match(transitions(acts)[0]?.reason ?? '', /equal priority advert from 198\.18\.10\.6 \(prio 100\) with higher primary IP/);
 
@@ -315,7 +315,29 @@ describe('master', () => {
     c.advanceTo(t0 + 400);
     assert.deepEqual(brief(c.advert(PEER_LO, 50)), ['send-advert:100', 'garp:split_brain']);
     assert.equal(c.inst.currentState, 'master');
+    assert.equal(c.inst.nextDeadline(), t0 + 650, 'the split-brain GARP repeat');
+    assert.deepEqual(brief(c.advanceTo(t0 + 650)), ['garp:split_brain']);
     assert.equal(c.inst.nextDeadline(), t0 + 1400);
+  });
+
+  test('split-brain GARP is repeated exactly once, 250 ms later, and counted once', () => {
+    const c = master();
+    const t0 = c.now;
+    c.advert(PEER_LO, 50);
+    c.advanceTo(t0 + 3000);
+    assert.deepEqual(c.since(t0, 'garp').filter((e) => e.action.type === 'garp' && e.action.why === 'split_brain').map((e) => e.at), [t0, t0 + SPLIT_BRAIN_GARP_REPEAT_MS]);
+    assert.equal(c.inst.snapshot().counters.splitBrainGarps, 1);
+  });
+
+  test('a master that yields before its split-brain repeat is due: no repeat, its GARPs are stopped', () => {
+    const c = master();
+    const t0 = c.now;
+    c.advert(PEER_LO, 50); // answer + repeat scheduled
+    c.advanceTo(t0 + 100);
+    const acts = c.advert(PEER_HI, 200);
+    assert.deepEqual(brief(acts), ['send-advert:0', 'stop-garp', 'transition:master>backup']);
+    c.advanceTo(t0 + 3000);
+    assert.deepEqual(c.since(t0, 'garp').filter((e) => e.action.type === 'garp' && e.action.why === 'split_brain').map((e) => e.at), [t0]);
   });
 
   test('split brain healed: GARP at once on the first lower advert, then at most once per second', () => {
@@ -350,7 +372,7 @@ describe('master', () => {
     const c = master();
     c.send({ type: 'priority', priority: 80 });
     const acts = c.advert(PEER_LO, 90);
-    assert.deepEqual(brief(acts), ['send-advert:0', 'transition:master>backup']);
+    assert.deepEqual(brief(acts), ['send-advert:0', 'stop-garp', 'transition:master>backup']);
     assert.equal(transitions(acts)[0]?.reason, `higher priority advert from ${PEER_LO} (prio 90)`);
   });
 });

@@ -97,9 +97,11 @@ test('one master member beaten by a higher priority falls back to Backup and the
   const acts = c.advert('ext', OTHER, 150);
   assert.deepEqual(tagged(acts), [
     'ext:send-advert:0',
+    'ext:stop-garp',
     'ext:remove-vips',
     'ext:transition:master>backup',
     'int:send-advert:0',
+    'int:stop-garp',
     'int:remove-vips',
     'int:transition:master>backup',
   ]);
