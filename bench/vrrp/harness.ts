@@ -210,7 +210,9 @@ export async function startLb(bl: BenchLab, impl: Impl, host: string, s: Setting
       masterEntries: () => (k.log().match(/Entering MASTER STATE/g) ?? []).length,
     };
   }
-  const d = await startHaupd(bl.lab, host, dir, haupdConfig(bl, host, s, priority), { bundleDir: bl.bundleDir });
+  // HAUPD_NODE_FLAGS="--max-semi-space-size=1 ...": node flags to measure (as the unit would set).
+  const nodeFlags = (process.env.HAUPD_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+  const d = await startHaupd(bl.lab, host, dir, haupdConfig(bl, host, s, priority), { bundleDir: bl.bundleDir, node: [process.execPath, ...nodeFlags] });
   const exited = d.exited.then(() => undefined);
   return {
     impl,

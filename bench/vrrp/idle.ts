@@ -167,7 +167,7 @@ export const IDLE_HEADER = [
 ];
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, window: { type: 'string', default: '60' }, settings: { type: 'string', default: 'v2-1s,v3-100ms,v3-10ms' }, out: { type: 'string', default: 'idle' } } });
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, window: { type: 'string', default: '60' }, settings: { type: 'string', default: 'v2-1s,v3-100ms,v3-10ms' }, out: { type: 'string', default: 'idle' }, impl: { type: 'string', default: 'both' } } });
   const runs = Number(values.runs);
   const windowS = Number(values.window);
   const settings = values.settings.split(',').map((n) => {
@@ -178,7 +178,8 @@ async function main(): Promise<void> {
   const dir = `/tmp/haup-bench-idle-${process.pid}`;
   const bundleDir = await buildBundle(`${dir}/bundle`);
   const machine = await machineInfo(); // at build time: names the haupd source measured
-  const combos = settings.flatMap((s) => IMPLS.map((impl) => ({ s, impl })));
+  const impls = values.impl === 'both' ? IMPLS : IMPLS.filter((i) => i === values.impl);
+  const combos = settings.flatMap((s) => impls.map((impl) => ({ s, impl })));
   const labs: BenchLab[] = [];
   const started = Date.now();
   const results: IdleRun[] = [];

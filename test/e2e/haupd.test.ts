@@ -171,6 +171,27 @@ test('hard failure (SIGSTOP of the master): the VIP moves within 3 x advert + Sk
   }
 });
 
+test('stalled backup (SIGSTOP 100 ms, then SIGCONT, 5 times at 0.01 s adverts): it reads the live master\'s queued adverts and never takes over', async () => {
+  try {
+    const [a, b] = await pair({ priority: 150, advert: 0.01 }, { priority: 100, advert: 0.01 });
+    // b's Master_Down = 30 + 156 × 10 / 256 = 36 ms: each stall lets it expire while a's adverts
+    // wait in b's socket. Before the fix b took over 5 of 5 times (bench/vrrp/backup-stall.ts).
+    for (let i = 0; i < 5; i++) {
+      b.signal('SIGSTOP');
+      await new Promise((r) => setTimeout(r, 100));
+      b.signal('SIGCONT');
+      await new Promise((r) => setTimeout(r, 400));
+    }
+    const bTransitions = b.logs.filter((e) => e.event === 'transition').map((e) => `${String(e.from)}>${String(e.to)}`);
+    assert.deepEqual(bTransitions, ['init>backup'], 'b stayed backup');
+    assert.equal(b.logs.filter((e) => e.event === 'vips_added' || e.event === 'garp').length, 0, 'b never added the VIP nor sent GARP');
+    assert.equal(a.logs.filter((e) => e.event === 'transition').at(-1)?.to, 'master');
+    await waitHolder(lab, LBS, VIP, 'a', 1000);
+  } finally {
+    await stopAll();
+  }
+});
+
 test('planned stop (SIGTERM): 0 failed requests, the backup takes over without Skew, exit 0; notify scripts in order; preempt back loses nothing either', async () => {
   const notifyLog = path.join(dir, 'notify-a.log');
   const script = path.join(dir, 'notify.sh');
