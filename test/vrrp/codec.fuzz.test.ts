@@ -380,7 +380,15 @@ test(`generated valid adverts are accepted and re-encode exactly; a bad checksum
       const r = runAll(good, lookup);
       assert.ok(r.ok, `valid advert dropped: ${r.ok ? '' : r.reason}`);
       assert.equal(r.addressMismatch, false);
-      assert.equal(r.checksumForm, v2 ? 'v2' : g.form);
+      if (v2) assert.equal(r.checksumForm, 'v2');
+      else {
+        // When the pseudo-header sums to 0xffff (ones' complement zero) both forms give the same
+        // checksum (seen: seed -508202836): the receiver cannot tell them apart and says 'pseudo'.
+        const twin = Buffer.from(msg);
+        refFixChecksum(twin, g.form === 'pseudo' ? 'message' : 'pseudo', { src: g.src, dst: GROUP });
+        const ambiguous = twin.readUInt16BE(6) === msg.readUInt16BE(6);
+        assert.equal(r.checksumForm, ambiguous ? 'pseudo' : g.form);
+      }
       assert.deepEqual([r.advert.priority, r.advert.advertIntervalCs], [g.priority, advert.advertIntervalCs]);
 
       const bad = Buffer.from(good);
