@@ -15,7 +15,7 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { shq, type Connection } from '../connectors/connection.ts';
 import { HostError } from '../util/errors.ts';
-import { REMOTE_JOURNAL_ROOT } from './journal.ts';
+import { MARK, parseNonFileState, REMOTE_JOURNAL_ROOT } from './journal.ts';
 
 export const AFTER_FORMAT = 'haup-after/1';
 
@@ -32,8 +32,6 @@ export interface AfterRecord {
   capturedAt: string;
   files: PathState[];
 }
-
-const MARK = '@@haup';
 
 /** One round trip: type, mode, owner and (regular files) sha256 of every path. Pure. */
 export function pathStateScript(paths: string[]): string {
@@ -60,15 +58,10 @@ export function parsePathStates(output: string): PathState[] {
     if (kind === 'file') {
       const [sha256, mode, owner, group] = rest;
       out.push({ path: rest.slice(4).join('|'), state: 'file', sha256: sha256!, mode: parseInt(mode!, 8), owner: owner!, group: group! });
-    } else if (kind === 'directory') {
-      const [mode, owner, group] = rest;
-      out.push({ path: rest.slice(3).join('|'), state: 'directory', mode: parseInt(mode!, 8), owner: owner!, group: group! });
-    } else if (kind === 'symlink') {
-      const joined = rest.join('|');
-      const cut = joined.lastIndexOf('|');
-      out.push({ path: joined.slice(cut + 1), state: 'symlink', target: joined.slice(0, cut) });
-    } else if (kind === 'other') out.push({ path: rest.join('|'), state: 'other' });
-    else if (kind === 'absent') out.push({ path: rest.join('|'), state: 'absent' });
+    } else {
+      const other = parseNonFileState(kind, rest);
+      if (other) out.push(other);
+    }
   }
   return out;
 }

@@ -52,7 +52,28 @@ export interface JournalRecord {
   packagesInstalled: string[];
 }
 
-const MARK = '@@haup';
+/** Prefix of the lines the capture scripts print (pre-images here, after-images in after.ts). */
+export const MARK = '@@haup';
+
+/** A captured path that is not a regular file: the same line format in both capture scripts. */
+export type NonFileState = Exclude<PreImage, { state: 'file' }>;
+
+/** Parse a `directory|…`, `symlink|…`, `other|…` or `absent|…` line; undefined for any other kind. */
+export function parseNonFileState(kind: string | undefined, rest: string[]): NonFileState | undefined {
+  if (kind === 'directory') {
+    const [mode, owner, group] = rest;
+    return { path: rest.slice(3).join('|'), state: 'directory', mode: parseInt(mode!, 8), owner: owner!, group: group! };
+  }
+  if (kind === 'symlink') {
+    // the target may contain '|': the path is last, targets rarely hold '|' — split at the last one
+    const joined = rest.join('|');
+    const cut = joined.lastIndexOf('|');
+    return { path: joined.slice(cut + 1), state: 'symlink', target: joined.slice(0, cut) };
+  }
+  if (kind === 'other') return { path: rest.join('|'), state: 'other' };
+  if (kind === 'absent') return { path: rest.join('|'), state: 'absent' };
+  return undefined;
+}
 
 /** One round trip: type, mode, owner and (regular files) the bytes of every path. */
 export function preImageScript(paths: string[]): string {
@@ -83,16 +104,10 @@ export function parsePreImages(output: string): PreImage[] {
       const path = rest.slice(3).join('|');
       const content = Buffer.from(lines[++i] ?? '', 'base64');
       out.push({ path, state: 'file', mode: parseInt(mode!, 8), owner: owner!, group: group!, sha256: createHash('sha256').update(content).digest('hex'), content });
-    } else if (kind === 'directory') {
-      const [mode, owner, group] = rest;
-      out.push({ path: rest.slice(3).join('|'), state: 'directory', mode: parseInt(mode!, 8), owner: owner!, group: group! });
-    } else if (kind === 'symlink') {
-      // the target may contain '|': the path is last, targets rarely hold '|' — split at the last one
-      const joined = rest.join('|');
-      const cut = joined.lastIndexOf('|');
-      out.push({ path: joined.slice(cut + 1), state: 'symlink', target: joined.slice(0, cut) });
-    } else if (kind === 'other') out.push({ path: rest.join('|'), state: 'other' });
-    else if (kind === 'absent') out.push({ path: rest.join('|'), state: 'absent' });
+    } else {
+      const other = parseNonFileState(kind, rest);
+      if (other) out.push(other);
+    }
   }
   return out;
 }

@@ -22,21 +22,15 @@ import { diagnosticAt, sortDiagnostics, type ConfigSource } from '../config/sour
 import type { Diagnostic } from '../util/errors.ts';
 import { configSchema, type HaupdConfigFile, type InstanceConfigFile } from './config-schema.ts';
 import type { LogLevel } from './log.ts';
+import type { TrackScriptSpec } from './track/script.ts';
 
 export interface Vip {
   address: string;
   prefix: number;
 }
 
-export interface TrackScriptConfig {
-  name: string;
-  script: string;
-  intervalMs: number;
-  timeoutMs: number;
-  rise: number;
-  fall: number;
-  weight: number;
-}
+/** A track script as the daemon runs it (track/script.ts owns the shape). */
+export type TrackScriptConfig = TrackScriptSpec;
 
 export interface TrackInterfaceConfig {
   name: string;
