@@ -7,7 +7,7 @@ import { shq } from '../connectors/connection.ts';
 import type { Inventory } from '../inventory/model.ts';
 import * as lab from '../lab/faults.ts';
 import { labStatus } from '../lab/lab.ts';
-import { HaupError } from '../util/errors.ts';
+import { HaupError, HostError } from '../util/errors.ts';
 import type { Cluster } from './cluster.ts';
 
 export interface FaultDriver {
@@ -54,6 +54,9 @@ export function labDriver(stateDir?: string): FaultDriver {
   };
 }
 
+/** How long link-down over SSH waits for its answer before taking the silence as the link gone. */
+const LINK_DOWN_ANSWER_MS = 3000;
+
 export function sshDriver(cluster: Cluster): FaultDriver {
   const must = async (lb: string, cmd: string, what: string) => {
     const r = await cluster.exec(lb, cmd, { timeoutMs: 15_000 });
@@ -63,9 +66,17 @@ export function sshDriver(cluster: Cluster): FaultDriver {
     kind: 'ssh',
     freezeHaupd: (lb) => must(lb, 'systemctl kill --signal=SIGSTOP haupd.service', 'SIGSTOP haupd'),
     thawHaupd: (lb) => must(lb, 'systemctl kill --signal=SIGCONT haupd.service', 'SIGCONT haupd'),
-    linkDown: (lb, iface, maxSeconds) =>
+    linkDown: async (lb, iface, maxSeconds) => {
       // Detached, so the command survives the SSH session it cuts; bounded, so the host returns.
-      must(lb, `nohup sh -c ${shq(`ip link set ${shq(iface)} down; sleep ${maxSeconds}; ip link set ${shq(iface)} up`)} >/dev/null 2>&1 &`, 'link down'),
+      // The link may die before sshd has sent the exit status back: then the exec times out, which
+      // is the fault working, not failing (the scenario still has to see the VIP move).
+      const cmd = `nohup sh -c ${shq(`ip link set ${shq(iface)} down; sleep ${maxSeconds}; ip link set ${shq(iface)} up`)} </dev/null >/dev/null 2>&1 &`;
+      const r = await cluster.exec(lb, cmd, { timeoutMs: LINK_DOWN_ANSWER_MS }).catch((e: unknown) => {
+        if (e instanceof HostError && /timed out/.test(e.message)) return null;
+        throw e;
+      });
+      if (r && r.code !== 0) throw new HaupError(`${lb}: link down failed: ${r.stderr.toString().trim()}`);
+    },
     // Nothing to do: the scheduled `ip link set up` brings it back; the caller waits for it.
     linkUp: async () => {},
     blockVrrp: async () => {
