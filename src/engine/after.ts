@@ -15,7 +15,7 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { shq, type Connection } from '../connectors/connection.ts';
 import { HostError } from '../util/errors.ts';
-import { MARK, parseNonFileState, REMOTE_JOURNAL_ROOT } from './journal.ts';
+import { MARK, parseNonFileState, pathCaptureScript, REMOTE_JOURNAL_ROOT } from './journal.ts';
 
 export const AFTER_FORMAT = 'haup-after/1';
 
@@ -35,17 +35,7 @@ export interface AfterRecord {
 
 /** One round trip: type, mode, owner and (regular files) sha256 of every path. Pure. */
 export function pathStateScript(paths: string[]): string {
-  return [
-    'export LC_ALL=C',
-    `for p in ${paths.map(shq).join(' ')}; do`,
-    `  if [ -L "$p" ]; then printf '${MARK} symlink|%s|%s\\n' "$(readlink -- "$p")" "$p"`,
-    `  elif [ -f "$p" ]; then printf '${MARK} file|%s|%s|%s\\n' "$(sha256sum < "$p" | cut -d' ' -f1)" "$(stat -c '%a|%U|%G' -- "$p")" "$p"`,
-    `  elif [ -d "$p" ]; then printf '${MARK} directory|%s|%s\\n' "$(stat -c '%a|%U|%G' -- "$p")" "$p"`,
-    `  elif [ -e "$p" ]; then printf '${MARK} other|%s\\n' "$p"`,
-    `  else printf '${MARK} absent|%s\\n' "$p"; fi`,
-    'done',
-    `echo '${MARK} end'`,
-  ].join('\n');
+  return pathCaptureScript(paths, `printf '${MARK} file|%s|%s|%s\\n' "$(sha256sum < "$p" | cut -d' ' -f1)" "$(stat -c '%a|%U|%G' -- "$p")" "$p"`);
 }
 
 export function parsePathStates(output: string): PathState[] {

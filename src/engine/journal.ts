@@ -75,20 +75,27 @@ export function parseNonFileState(kind: string | undefined, rest: string[]): Non
   return undefined;
 }
 
-/** One round trip: type, mode, owner and (regular files) the bytes of every path. */
-export function preImageScript(paths: string[]): string {
-  const list = paths.map(shq).join(' ');
+/**
+ * A shell script printing one `MARK kind|…|path` line per path (symlink, directory, other, absent),
+ * with `fileLine` for a regular file — the shared shape of the pre- and after-image captures.
+ */
+export function pathCaptureScript(paths: string[], fileLine: string): string {
   return [
     'export LC_ALL=C',
-    `for p in ${list}; do`,
+    `for p in ${paths.map(shq).join(' ')}; do`,
     `  if [ -L "$p" ]; then printf '${MARK} symlink|%s|%s\\n' "$(readlink -- "$p")" "$p"`,
-    `  elif [ -f "$p" ]; then printf '${MARK} file|%s|%s\\n' "$(stat -c '%a|%U|%G' -- "$p")" "$p"; base64 -w0 -- "$p" || exit 1; echo`,
+    `  elif [ -f "$p" ]; then ${fileLine}`,
     `  elif [ -d "$p" ]; then printf '${MARK} directory|%s|%s\\n' "$(stat -c '%a|%U|%G' -- "$p")" "$p"`,
     `  elif [ -e "$p" ]; then printf '${MARK} other|%s\\n' "$p"`,
     `  else printf '${MARK} absent|%s\\n' "$p"; fi`,
     'done',
     `echo '${MARK} end'`,
   ].join('\n');
+}
+
+/** One round trip: type, mode, owner and (regular files) the bytes of every path. */
+export function preImageScript(paths: string[]): string {
+  return pathCaptureScript(paths, `printf '${MARK} file|%s|%s\\n' "$(stat -c '%a|%U|%G' -- "$p")" "$p"; base64 -w0 -- "$p" || exit 1; echo`);
 }
 
 export function parsePreImages(output: string): PreImage[] {
