@@ -62,7 +62,8 @@ export interface DaemonIo extends NetIo {
   startPartitionGuard(cfg: PartitionGuardConfig | null, emit: (event: InstanceEvent) => void): void;
   stopPartitionGuard(): void;
   partitionGuardStatus(): HaupdStatus['partitionGuard'];
-  garp(cfg: InstanceConfig, why: GarpWhy, log: Logger): void;
+  /** Starts the burst; resolves once its arpings have started (see GarpRun.started). */
+  garp(cfg: InstanceConfig, why: GarpWhy, log: Logger): Promise<void>;
   cancelGarp(instance: string): void;
   notify(cfg: InstanceConfig, state: NotifyState, info: NotifyInfo, log: Logger): void;
   /** Wait (bounded) for queued notify scripts to finish. */
@@ -291,7 +292,7 @@ export class IoServices implements DaemonIo {
     return { gateway: this.guardCfg.gateway, status: this.guard?.status ?? 'failed', ...(detail ? { detail } : {}) };
   }
 
-  garp(cfg: InstanceConfig, why: GarpWhy, log: Logger): void {
+  garp(cfg: InstanceConfig, why: GarpWhy, log: Logger): Promise<void> {
     // A takeover starts afresh; a split-brain answer adds to what runs (its repeat 250 ms later
     // must not kill the first burst's arpings before they have sent, on a loaded host).
     if (why === 'takeover') this.cancelGarp(cfg.name);
@@ -312,6 +313,7 @@ export class IoServices implements DaemonIo {
       if (set?.size === 0 && this.garps.get(cfg.name) === set) this.garps.delete(cfg.name);
     });
     log.info('garp', { why, vips: cfg.vips.map((v) => `${v.address}/${v.prefix}`), count: cfg.garp.count, repeat: cfg.garp.repeatCount });
+    return run.started;
   }
 
   cancelGarp(instance: string): void {

@@ -43,6 +43,8 @@ const SOCKET_RETRY_MS = 2000;
  * 0.01 s stalled 100 ms leave ~100 queued adverts; each turn costs microseconds.
  */
 const MAX_TIMER_DRAIN_TURNS = 256;
+/** Longest a takeover's advert waits for its gratuitous ARPs to start (fork + exec of arping). */
+const GARP_START_WAIT_MS = 150;
 
 interface Expected extends ExpectedInstance {
   unit: Unit;
@@ -500,11 +502,16 @@ export class Daemon {
         this.log.info('vips_removed', { instance: cfg.name, interface: cfg.interface, vips: cfg.vips.map(formatVip) });
         return;
       }
-      case 'garp':
+      case 'garp': {
         // Queued behind a slow `ip addr add`: if we yielded meanwhile, announcing is wrong.
         if (unit.machine.currentState !== 'master') return;
-        this.io.garp(cfg, action.why, this.log.child({ instance: cfg.name }));
+        // What follows in this queue (the advert of a planned takeover or a preemption) waits
+        // until the arpings have started: the old master releases 100 ms after that advert, and a
+        // loaded host can take longer than that to fork arping. Bounded: never stalls adverts.
+        const started = this.io.garp(cfg, action.why, this.log.child({ instance: cfg.name }));
+        await waitAtMost(started, GARP_START_WAIT_MS);
         return;
+      }
       case 'stop-garp':
         this.io.cancelGarp(cfg.name);
         return;
@@ -826,4 +833,11 @@ export async function runDaemonProcess(configFile: string, loadConfig?: ConfigLo
   // Everything was closed; should a stray handle keep the loop alive, do not hang systemd.
   setTimeout(() => process.exit(code), 3000).unref();
   return code;
+}
+
+/** Resolves when `p` settles or after `ms`, whichever comes first (never rejects). */
+function waitAtMost(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  return Promise.race([p.then(() => undefined, () => undefined), timeout]).finally(() => clearTimeout(timer));
 }

@@ -25,6 +25,8 @@ export interface CommandOptions {
   signal?: AbortSignal;
   /** Kill what the command left running in its process group once it exits (track checks). */
   killGroupOnExit?: boolean;
+  /** Called once the process has started (exec succeeded), or failed to: GARP ordering. */
+  onStarted?: () => void;
 }
 
 /** Minimal logger shape the I/O modules need; src/vrrp/log.ts's Logger satisfies it. */
@@ -71,8 +73,18 @@ export function runCommand(cmd: string, args: readonly string[], opts: CommandOp
     } catch (err) {
       stderr = '';
       settled = true;
+      opts.onStarted?.();
       resolve({ code: null, signal: null, stdout, stderr, timedOut, spawnError: (err as Error).message, durationMs: performance.now() - start });
       return;
+    }
+    if (opts.onStarted) {
+      const started = opts.onStarted;
+      let called = false;
+      const once = (): void => {
+        if (!called) (called = true), started();
+      };
+      child.once('spawn', once);
+      child.once('error', once);
     }
     const killGroup = (): void => {
       if (child.pid === undefined) return;

@@ -35,6 +35,12 @@ export interface GarpRun {
   cancel(): void;
   /** Resolves when both bursts are done or cancelled (never rejects). */
   done: Promise<void>;
+  /**
+   * Resolves once every arping of the first burst has started (or failed to): the packets leave
+   * ~3 ms later. A planned takeover sends its advert only after this, because the old master
+   * releases the VIP 100 ms after that advert and clients must have our MAC by then.
+   */
+  started: Promise<void>;
 }
 
 export const MAX_ARPING_PER_BURST = 64;
@@ -55,13 +61,19 @@ export function sendGratuitousArp(ifname: string, vips: readonly string[], opts:
   let repeatTimer: NodeJS.Timeout | undefined;
   let wakeRepeat: (() => void) | undefined;
 
+  let firstStarted!: () => void;
+  const started = new Promise<void>((resolve) => (firstStarted = resolve));
+
   const burst = async (count: number, which: 'burst' | 'repeat'): Promise<void> => {
     const copies = copiesPerVip(count, vips.length);
-    if (copies === 0 || abort.signal.aborted) return;
+    const onFirst = which === 'burst' ? firstStarted : undefined;
+    if (copies === 0 || abort.signal.aborted) return onFirst?.();
+    let pending = copies * vips.length;
+    const onStarted = onFirst ? () => --pending === 0 && onFirst() : undefined;
     await Promise.all(
       vips.map(async (vip) => {
         const results = await Promise.all(
-          Array.from({ length: copies }, () => runCommand('arping', arpingArgs(ifname, vip, 1), { timeoutMs: 3000, signal: abort.signal })),
+          Array.from({ length: copies }, () => runCommand('arping', arpingArgs(ifname, vip, 1), { timeoutMs: 3000, signal: abort.signal, ...(onStarted ? { onStarted } : {}) })),
         );
         if (abort.signal.aborted) return;
         const failed = results.filter((r) => r.code !== 0);
@@ -81,7 +93,9 @@ export function sendGratuitousArp(ifname: string, vips: readonly string[], opts:
       await burst(opts.repeatCount, 'repeat');
     }
     await first;
-  })().catch((err: unknown) => log.error('garp_error', { interface: ifname, error: err }));
+  })()
+    .catch((err: unknown) => log.error('garp_error', { interface: ifname, error: err }))
+    .finally(() => firstStarted());
 
   return {
     cancel() {
@@ -91,5 +105,6 @@ export function sendGratuitousArp(ifname: string, vips: readonly string[], opts:
       wakeRepeat?.();
     },
     done,
+    started,
   };
 }

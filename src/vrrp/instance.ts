@@ -115,6 +115,7 @@ export type TransitionCause =
   | 'startup'
   | 'owner'
   | 'master_down'
+  | 'preempt'
   | 'priority_zero_known_peers'
   | 'higher_priority'
   | 'equal_priority_higher_ip'
@@ -228,6 +229,8 @@ export class VrrpInstance {
   private splitBrainRepeatAt: number | undefined;
   /** Who sent the last priority 0 we acted on, for the master_down reason text. */
   private priorityZeroFrom: string | undefined;
+  /** The lower-priority master we are preempting (its adverts are discarded, it is alive). */
+  private preempting: { address: string; priority: number; at: number } | undefined;
   private masterSeen: InstanceSnapshot['masterSeen'];
   private lastTransition: TransitionRecord | undefined;
   private masterGate: ((instance: VrrpInstance) => boolean) | undefined;
@@ -442,6 +445,7 @@ export class VrrpInstance {
     if (lower && this.cfg.preempt && !this.inPreemptDelay(now)) {
       // Preempt: discard, so master_down fires and we take over (RFC 5798 §6.4.2).
       this.counters.lowerPriorityDiscarded++;
+      this.preempting = { address: advert.from, priority: advert.priority, at: now };
       return;
     }
     if (this.cfg.preemptDelayMs > 0) {
@@ -617,11 +621,20 @@ export class VrrpInstance {
       this.masterDownAt = undefined;
       return false;
     }
-    // A hard failure (Master_Down expired, no priority 0 seen): nobody holds the VIPs and no
-    // leaving master waits for our advert, so the advert goes first, before `ip addr add`
-    // (tens of ms under load), as keepalived does: the other backups stop their own timers
-    // sooner. A planned handover keeps VIPs first (below).
+    // A hard failure (Master_Down expired, no priority 0 seen, no live master heard): nobody
+    // holds the VIPs and no leaving master waits for our advert, so the advert goes first, before
+    // `ip addr add` (tens of ms under load), as keepalived does: the other backups stop their own
+    // timers sooner. A planned handover and a preemption keep VIPs first (below): there the old
+    // master is alive and releases (after its drain) as soon as it hears our advert, so clients
+    // must already have our MAC by then, or their new connections go to a host without the VIP.
+    const livePreempted = this.preempting !== undefined && now - this.preempting.at <= this.masterDownIntervalMs(this.masterAdverIntervalCs);
+    if (cause === 'master_down' && livePreempted) {
+      const p = this.preempting!;
+      cause = 'preempt';
+      reason = `preempting ${p.address} (prio ${p.priority} < our ${this.effectivePriority}, last advert ${fmtMs(now - p.at)} ago)`;
+    }
     const advertFirst = cause === 'master_down' && this.priorityZeroFrom === undefined;
+    this.preempting = undefined;
     this.wantMaster = false;
     this.masterDownAt = undefined;
     this.releaseAt = undefined; // a pending drain is cancelled: the VIPs stay

@@ -152,7 +152,7 @@ class Host {
       startPartitionGuard() {},
       stopPartitionGuard() {},
       partitionGuardStatus: () => null,
-      garp: (cfg, why) => host.wire.record(host.name, 'garp', { instance: cfg.name, why }),
+      garp: async (cfg, why) => host.wire.record(host.name, 'garp', { instance: cfg.name, why }),
       cancelGarp: (instance) => host.wire.record(host.name, 'garp-cancel', { instance }),
       notify: (cfg, state) => host.wire.record(host.name, 'notify', { instance: cfg.name, state }),
       drainNotify: async () => undefined,

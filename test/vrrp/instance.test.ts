@@ -153,9 +153,29 @@ describe('backup', () => {
     }
     // Never reset by the lower master: master_down counts from start (3 s + 106/256 s).
     assert.equal(c.inst.currentState, 'backup');
-    c.advanceTo(3414.0625);
+    const up = c.advanceTo(3414.0625);
     assert.equal(c.inst.currentState, 'master');
     assert.equal(c.inst.snapshot().counters.lowerPriorityDiscarded, 4);
+    // The preempted master is alive and releases (after its drain) as soon as it hears our
+    // advert: VIPs and GARP first, so clients already follow us when it lets go.
+    assert.deepEqual(brief(up), ['add-vips', 'garp:takeover', 'send-advert:150', 'transition:backup>master']);
+    const t = transitions(up)[0];
+    assert.equal(t?.cause, 'preempt');
+    assert.equal(t?.reason, `preempting ${PEER_LO} (prio 100 < our 150, last advert 414.063 ms ago)`);
+  });
+
+  test('a lower-priority master that went silent is a hard failure: advert first again', () => {
+    const c = make({ priority: 150 });
+    c.send({ type: 'start' });
+    c.advert(PEER_LO, 100); // heard once at 0, then it died
+    // A higher master restarts Master_Down, then dies: when it fires, the lower master's last
+    // advert is older than one Master_Down_Interval, so nobody alive holds the VIPs.
+    c.advanceTo(100);
+    c.advert(PEER_HI, 200);
+    const up = c.advanceTo(100 + 3414.0625);
+    assert.equal(c.inst.currentState, 'master');
+    assert.deepEqual(brief(up), ['send-advert:150', 'add-vips', 'garp:takeover', 'transition:backup>master']);
+    assert.equal(transitions(up)[0]?.cause, 'master_down');
   });
 
   test('equal priority in backup is accepted (no preemption on a tie)', () => {

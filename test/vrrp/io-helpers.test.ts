@@ -89,3 +89,16 @@ test('runCommand: output captured and capped; describeFailure wording', async ()
   assert.deepEqual([killed.code, killed.signal, killed.timedOut], [null, 'SIGKILL', false]);
   assert.equal(describeFailure(killed), 'killed by SIGKILL');
 });
+
+test('runCommand onStarted: once the process runs (before it exits), and once for a command that cannot start', async () => {
+  const events: string[] = [];
+  const running = runCommand('sleep', ['0.3'], { timeoutMs: 2000, onStarted: () => events.push('started') });
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  assert.deepEqual(events, ['started'], 'called while sleep still runs');
+  await running;
+  assert.deepEqual(events, ['started'], 'exactly once');
+  let missing = 0;
+  const r = await runCommand('/nonexistent/haup-no-such-command', [], { timeoutMs: 2000, onStarted: () => missing++ });
+  assert.ok(r.spawnError);
+  assert.equal(missing, 1, 'a waiting takeover must not wait for its bound on a missing arping');
+});
