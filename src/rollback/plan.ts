@@ -64,6 +64,9 @@ export interface HostRollbackPlan {
   stopFirst: string[];
   daemonReload: boolean;
   packages: string[];
+  /** --packages: what was looked at and kept, with why; notes (e.g. dependencies unknown). */
+  packagesKept: { name: string; why: string }[];
+  packageNotes: string[];
   services: ServiceAction[];
   /** A deploy older than the target is still in force here (verify makes sense afterwards). */
   deployRemains: boolean;
@@ -191,6 +194,11 @@ export interface PlanInput {
   /** Current systemd state of the journaled services. */
   services: Record<string, ServiceFact>;
   packages: boolean;
+  /**
+   * With `packages`: the purge decided from apt's state (rollback/packages.ts). Without it the
+   * journaled packages alone (their dependencies are not known here).
+   */
+  purge?: { purge: string[]; kept: { name: string; why: string }[]; notes: string[] };
   serviceFiles: ServiceFiles[];
 }
 
@@ -206,6 +214,8 @@ export function planHostRollback(i: PlanInput): HostRollbackPlan {
     stopFirst: [],
     daemonReload: false,
     packages: [],
+    packagesKept: [],
+    packageNotes: [],
     services: [],
     deployRemains: h.deploys.some((d) => d.record.deployId < i.target && d.rolledBack === null),
   };
@@ -252,7 +262,11 @@ export function planHostRollback(i: PlanInput): HostRollbackPlan {
   for (const d of dirRemovals) plan.files.push({ kind: 'remove-dir', path: d });
   plan.daemonReload = changedPaths.some((p) => p.startsWith('/etc/systemd/') || p.startsWith('/lib/systemd/') || p.startsWith('/usr/lib/systemd/'));
 
-  if (i.packages) plan.packages = [...new Set(undone.flatMap((d) => d.record.packagesInstalled))].sort();
+  if (i.packages && i.purge) {
+    plan.packages = i.purge.purge;
+    plan.packagesKept = i.purge.kept;
+    plan.packageNotes = i.purge.notes;
+  } else if (i.packages) plan.packages = [...new Set(undone.flatMap((d) => d.record.packagesInstalled))].sort();
   const removedPkgs = new Set(plan.packages);
 
   // Services: back to the state the oldest undone deploy found.

@@ -1,62 +1,67 @@
 // Rollback's effects on one host: read the deploy journals (with after-images and rollback
 // marks) from /var/lib/haup/journal, read the current state of services, and apply a plan.
 import { shq, type Connection } from '../connectors/connection.ts';
-import { capturePathStates, parseAfter, serializeAfter, type PathState } from '../engine/after.ts';
+import { capturePathStates, serializeAfter, type PathState } from '../engine/after.ts';
 import { restorePreImage } from '../engine/files.ts';
-import { REMOTE_JOURNAL_ROOT, parseJournal } from '../engine/journal.ts';
+import { REMOTE_JOURNAL_ROOT } from '../engine/journal.ts';
 import type { ServiceFact } from '../facts/types.ts';
 import { HostError } from '../util/errors.ts';
-import type { DeployEntry, HostJournals, HostRollbackPlan } from './plan.ts';
+import type { HostJournals, HostRollbackPlan } from './plan.ts';
+import { decidePurge, extraRemovals, installedByDeploys, packageStateScript, parseAptSimulation, parsePackageState, type DeployWindow, type PurgeDecision } from './packages.ts';
+import { noCopies, resolveHostJournals, type CopyKind, type CopyTexts } from './sources.ts';
 
 export const ROLLBACK_MARK = 'rollback.json';
 const MARK = '@@haup';
 
-/** Pure: the script that prints every journal, after-image and rollback mark (base64, one per line). */
+/** Pure: the script that prints every deploy directory and its journal, after-image and rollback mark (base64, one per line). */
 export function readJournalsScript(root = REMOTE_JOURNAL_ROOT): string {
   return [
     `root=${shq(root)}`,
     `if [ -d "$root" ]; then for d in "$root"/*/; do`,
-    '  id=$(basename "$d"); [ -f "$d/journal.json" ] || continue',
+    '  [ -d "$d" ] || continue; id=$(basename "$d")',
+    `  echo "${MARK} dir $id"`,
     `  for f in journal after ${ROLLBACK_MARK.replace('.json', '')}; do`,
-    `    [ -f "$d/$f.json" ] && { echo "${MARK} $f $id"; base64 -w0 "$d/$f.json" || exit 1; echo; }`,
+    `    if [ -f "$d/$f.json" ]; then echo "${MARK} $f $id"; base64 -w0 "$d/$f.json" || exit 1; echo; fi`,
     '  done',
     'done; fi',
     `echo '${MARK} end'`,
   ].join('\n');
 }
 
-export function parseJournalsOutput(host: string, out: string): HostJournals {
+/** Pure: the raw texts per deploy directory on the host (a directory without files has all null). */
+export function parseJournalListing(host: string, out: string): Map<string, CopyTexts> {
   const lines = out.split('\n');
   if (!lines.includes(`${MARK} end`)) throw new HostError(host, 'the journal listing is truncated');
-  const byId = new Map<string, Partial<DeployEntry>>();
+  const byId = new Map<string, CopyTexts>();
   for (let i = 0; i < lines.length; i++) {
-    const m = new RegExp(`^${MARK} (journal|after|rollback) (\\S+)$`).exec(lines[i]!);
+    const m = new RegExp(`^${MARK} (dir|journal|after|rollback) (\\S+)$`).exec(lines[i]!);
     if (!m) continue;
-    const text = Buffer.from(lines[++i] ?? '', 'base64').toString('utf8');
-    const e = byId.get(m[2]!) ?? {};
-    try {
-      if (m[1] === 'journal') e.record = parseJournal(text);
-      else if (m[1] === 'after') e.after = parseAfter(text);
-      else {
-        const r = parseAfter(text);
-        e.rolledBack = { at: r.capturedAt, files: r.files };
-      }
-    } catch (err) {
-      throw new HostError(host, `unreadable ${m[1]} of deploy ${m[2]}: ${(err as Error).message}`);
-    }
+    const e = byId.get(m[2]!) ?? noCopies();
     byId.set(m[2]!, e);
+    if (m[1] === 'dir') continue;
+    e[m[1] as CopyKind] = Buffer.from(lines[++i] ?? '', 'base64').toString('utf8');
   }
-  const deploys: DeployEntry[] = [...byId.values()]
-    .filter((e): e is Partial<DeployEntry> & { record: DeployEntry['record'] } => e.record !== undefined)
-    .map((e) => ({ record: e.record, after: e.after ?? null, rolledBack: e.rolledBack ?? null }))
-    .sort((a, b) => (a.record.deployId < b.record.deployId ? -1 : 1));
-  return { host, deploys };
+  return byId;
+}
+
+/** The host's copies only (no control machine copy): what the host alone says. Pure. */
+export function parseJournalsOutput(host: string, out: string, root = REMOTE_JOURNAL_ROOT): HostJournals {
+  const copies = [...parseJournalListing(host, out)].map(([id, texts]) => ({ id, host: texts, control: noCopies() }));
+  const r = resolveHostJournals(host, copies, { remoteRoot: root, controlDir: '(none)' });
+  if (r.problems.length > 0) throw new HostError(host, r.problems.map((p) => `deploy ${p.deployId}: ${p.message}`).join('; '));
+  return r.journals;
+}
+
+export async function readHostCopies(conn: Connection, root = REMOTE_JOURNAL_ROOT): Promise<Map<string, CopyTexts>> {
+  const r = await conn.exec('sh -s', { stdin: readJournalsScript(root), timeoutMs: 120_000 });
+  if (r.code !== 0) throw new HostError(conn.host, `cannot read the deploy journals in ${root}: ${r.stderr.toString().trim()}`);
+  return parseJournalListing(conn.host, r.stdout.toString('latin1'));
 }
 
 export async function readJournals(conn: Connection, root = REMOTE_JOURNAL_ROOT): Promise<HostJournals> {
   const r = await conn.exec('sh -s', { stdin: readJournalsScript(root), timeoutMs: 120_000 });
   if (r.code !== 0) throw new HostError(conn.host, `cannot read the deploy journals in ${root}: ${r.stderr.toString().trim()}`);
-  return parseJournalsOutput(conn.host, r.stdout.toString('latin1'));
+  return parseJournalsOutput(conn.host, r.stdout.toString('latin1'), root);
 }
 
 export async function serviceStates(conn: Connection, names: string[]): Promise<Record<string, ServiceFact>> {
@@ -77,6 +82,8 @@ export interface HostOutcome {
   /** What was done, in order (for the report). */
   done: string[];
   error?: string;
+  /** The rollback marks written on the host, per deploy id (the control machine keeps a copy). */
+  marks?: Record<string, string>;
 }
 
 async function must(conn: Connection, cmd: string, done: string[], timeoutMs = 120_000): Promise<void> {
@@ -121,8 +128,9 @@ export async function applyHostRollback(conn: Connection, plan: HostRollbackPlan
     if (plan.daemonReload) await must(conn, 'systemctl daemon-reload', done);
     if (plan.packages.length > 0) {
       const apt = 'DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120';
+      // Exactly the planned list (deploy's packages + the dependencies they pulled in), never a
+      // blanket autoremove: that would also take packages orphaned before haup came.
       await must(conn, `${apt} purge -y -q ${plan.packages.map(shq).join(' ')}`, done, 600_000);
-      await must(conn, `${apt} autoremove --purge -y -q`, done, 600_000);
     }
     for (const s of plan.services) {
       const n = shq(s.name);
@@ -132,21 +140,53 @@ export async function applyHostRollback(conn: Connection, plan: HostRollbackPlan
       if (s.state === 'reloaded') await must(conn, `systemctl reload ${n}`, done);
       if (s.state === 'restarted') await must(conn, `systemctl restart ${n}`, done);
     }
-    await markRolledBack(conn, plan, root);
-    return { host: conn.host, ok: true, done };
+    const marks = await markRolledBack(conn, plan, root);
+    return { host: conn.host, ok: true, done, marks };
   } catch (e) {
     return { host: conn.host, ok: false, done, error: (e as Error).message };
   }
 }
 
-async function markRolledBack(conn: Connection, plan: HostRollbackPlan, root: string): Promise<void> {
+async function markRolledBack(conn: Connection, plan: HostRollbackPlan, root: string): Promise<Record<string, string>> {
   const paths = [...new Set([...plan.files.map((f) => f.path), ...plan.unchanged])];
   const files: PathState[] = await capturePathStates(conn, paths);
   const at = new Date().toISOString();
+  const marks: Record<string, string> = {};
   for (const id of plan.undo) {
     const text = serializeAfter({ deployId: id, host: conn.host, capturedAt: at, files });
     const dir = `${root}/${id}`;
-    const r = await conn.exec('sh -s', { stdin: `umask 077 && cat > ${shq(`${dir}/${ROLLBACK_MARK}`)} <<'HAUP_MARK_EOF'\n${text}HAUP_MARK_EOF\n` });
+    // mkdir: the host's journal directory may be gone (the journal came from the control machine).
+    const r = await conn.exec('sh -s', { stdin: `umask 077 && mkdir -p ${shq(dir)} && cat > ${shq(`${dir}/${ROLLBACK_MARK}`)} <<'HAUP_MARK_EOF'\n${text}HAUP_MARK_EOF\n` });
     if (r.code !== 0) throw new HostError(conn.host, `cannot mark deploy ${id} as rolled back: ${r.stderr.toString().trim()}`);
+    marks[id] = text;
   }
+  return marks;
+}
+
+export interface PackagePlan extends PurgeDecision {
+  /** Packages the final purge would remove beyond the decided list (the rollback must refuse). */
+  extra: string[];
+}
+
+async function simulate(conn: Connection, args: string): Promise<string[]> {
+  const r = await conn.exec(`LC_ALL=C apt-get -s -q ${args}`, { timeoutMs: 120_000 });
+  if (r.code !== 0) throw new HostError(conn.host, `\`apt-get -s ${args}\` exited ${r.code}: ${r.stderr.toString().trim().split('\n').slice(-3).join(' ')}`);
+  return parseAptSimulation(r.stdout.toString());
+}
+
+/**
+ * What `--packages` purges on this host (see packages.ts): apt's state and history read, the
+ * decision made, and the final purge simulated. Changes nothing.
+ */
+export async function planPackages(conn: Connection, journaled: string[], windows: DeployWindow[], presentBefore: Set<string> | null = null): Promise<PackagePlan> {
+  const r = await conn.exec('sh -s', { stdin: packageStateScript(), timeoutMs: 120_000 });
+  if (r.code !== 0) throw new HostError(conn.host, `cannot read the package state: ${r.stderr.toString().trim()}`);
+  const { state, history } = parsePackageState(r.stdout.toString('latin1'));
+  const fromHistory = installedByDeploys(history, windows);
+  const present = [...new Set(journaled)].filter((p) => p in state.installed).sort();
+  const candidates = [...fromHistory.pulledIn].some((p) => p in state.installed);
+  const autoremoveSim = present.length > 0 ? await simulate(conn, `purge --autoremove ${present.map(shq).join(' ')}`) : candidates ? await simulate(conn, 'autoremove --purge') : [];
+  const decision = decidePurge({ journaled, fromHistory, presentBefore, state, autoremoveSim });
+  const extra = decision.purge.length > 0 ? extraRemovals(decision.purge, await simulate(conn, `purge ${decision.purge.map(shq).join(' ')}`)) : [];
+  return { ...decision, extra };
 }
