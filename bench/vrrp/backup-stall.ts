@@ -10,8 +10,9 @@
  * gratuitous ARP (tcpdump in the master's namespace, which sees the backup's broadcasts)?
  *
  *   node --import tsx bench/vrrp/backup-stall.ts [--impl both] [--runs 5] [--setting v3-10ms] [--stall 100]
+ *        [--out NAME] [--prefix bvb] [--subnet 192]
  *
- * ~10 s per run. Namespaces haup-bvb-* on 198.18.192.0/24.
+ * ~10 s per run. Namespaces haup-PREFIX-* on 198.18.SUBNET.0/24 (default bvb, 192).
  */
 import { rm } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -102,14 +103,14 @@ async function oneRun(bl: BenchLab, impl: Impl, s: Setting, stallMs: number, run
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { impl: { type: 'string', default: 'both' }, runs: { type: 'string', default: '5' }, setting: { type: 'string', default: 'v3-10ms' }, stall: { type: 'string', default: '100' }, out: { type: 'string', default: 'backup-stall' } } });
+  const { values } = parseArgs({ options: { impl: { type: 'string', default: 'both' }, runs: { type: 'string', default: '5' }, setting: { type: 'string', default: 'v3-10ms' }, stall: { type: 'string', default: '100' }, out: { type: 'string', default: 'backup-stall' }, prefix: { type: 'string', default: 'bvb' }, subnet: { type: 'string', default: '192' } } });
   const impls = values.impl === 'both' ? [...IMPLS] : [values.impl as Impl];
   const s = SETTINGS[values.setting];
   if (!s) throw new Error(`--setting: unknown ${values.setting}`);
   const dir = `/tmp/haup-bench-stall-${process.pid}`;
   const bundleDir = await buildBundle(`${dir}/bundle`);
   const machine = await machineInfo(); // at build time: names the haupd source measured
-  const bl = await createBenchLab({ prefix: 'bvb', subnet: 192, client: false, dir, bundleDir });
+  const bl = await createBenchLab({ prefix: values.prefix, subnet: Number(values.subnet), client: false, dir, bundleDir });
   const results: StallRun[] = [];
   const started = Date.now();
   try {

@@ -8,10 +8,10 @@
  *   - gratuitous ARPs for the VIP seen by the client after the heal, and who sent them.
  *
  *   node --import tsx bench/vrrp/split-brain.ts [--impl keepalived|haupd|both] [--runs 5]
- *        [--setting v2-1s] [--max-black-hole 75]
+ *        [--setting v2-1s|v3-100ms|v3-10ms] [--max-black-hole 75] [--out NAME] [--prefix bvs] [--subnet 182]
  *
  * Each run ends 3 s after the client is served again, or --max-black-hole seconds after the heal.
- * keepalived runs take ~1.5 min each. Namespaces haup-bvs-* on 198.18.182.0/24.
+ * keepalived runs take ~1.5 min each. Namespaces haup-PREFIX-* on 198.18.SUBNET.0/24 (default bvs, 182).
  */
 import { rm } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -215,7 +215,7 @@ export const SPLIT_HEADER = [
 ];
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { impl: { type: 'string', default: 'both' }, runs: { type: 'string', default: '5' }, setting: { type: 'string', default: 'v2-1s' }, 'max-black-hole': { type: 'string', default: '75' }, out: { type: 'string' } } });
+  const { values } = parseArgs({ options: { impl: { type: 'string', default: 'both' }, runs: { type: 'string', default: '5' }, setting: { type: 'string', default: 'v2-1s' }, 'max-black-hole': { type: 'string', default: '75' }, out: { type: 'string' }, prefix: { type: 'string', default: 'bvs' }, subnet: { type: 'string', default: '182' } } });
   const impls = values.impl === 'both' ? [...IMPLS] : [values.impl as Impl];
   for (const i of impls) if (!IMPLS.includes(i)) throw new Error(`--impl: ${i}`);
   const s = SETTINGS[values.setting];
@@ -224,7 +224,7 @@ async function main(): Promise<void> {
   const dir = `/tmp/haup-bench-split-${process.pid}`;
   const bundleDir = await buildBundle(`${dir}/bundle`);
   const machine = await machineInfo(); // at build time: names the haupd source measured
-  const bl = await createBenchLab({ prefix: 'bvs', subnet: 182, client: true, dir, bundleDir });
+  const bl = await createBenchLab({ prefix: values.prefix, subnet: Number(values.subnet), client: true, dir, bundleDir });
   const results: SplitRun[] = [];
   const started = Date.now();
   try {
