@@ -15,7 +15,7 @@ import { HAUPD_ETC, HAUPD_ROOT, HAUPD_UNIT } from '../roles/vrrp.ts';
 import { EXIT, HaupError, InputError } from '../util/errors.ts';
 import { applyHostRollback, planPackages, readHostCopies, serviceStates, type HostOutcome } from '../rollback/remote.ts';
 import { readControlCopies, writeControlMark } from '../rollback/control.ts';
-import { describeProblems, noCopies, resolveHostJournals, type JournalProblem } from '../rollback/sources.ts';
+import { describeProblems, noCopies, resolveHostJournals, type JournalNote, type JournalProblem } from '../rollback/sources.ts';
 import type { DeployWindow } from '../rollback/packages.ts';
 import { defaultJournalDir, REMOTE_JOURNAL_ROOT } from '../engine/journal.ts';
 import { deployIds, describeDrift, latestActive, listDeploys, planHostRollback, type HostJournals, type HostRollbackPlan, type ServiceFiles } from '../rollback/plan.ts';
@@ -49,7 +49,7 @@ export interface RollbackResult {
   verify: VerifyResult | null;
   ok: boolean;
   /** Which journal copies were used where it matters (the control machine's, a mismatch). */
-  journalNotes: string[];
+  journalNotes: JournalNote[];
 }
 
 /** Rollback order: BACKUP LBs (lowest priority first), the MASTER LBs, then the webs. */
@@ -80,7 +80,7 @@ export async function rollback(file: string, o: RollbackCliOptions = {}): Promis
 
     if (o.list) {
       const listing = listDeploys(journals);
-      for (const n of journalNotes) log.write(`journal: ${n}\n`);
+      for (const n of journalNotes) log.write(`journal: ${n.text}\n`);
       for (const p of journalProblems) log.write(`journal: ${p.host}: deploy ${p.deployId}: no usable journal: ${p.message}\n`);
       if (o.json) out.write(JSON.stringify({ deploys: listing, journalNotes, journalProblems }, null, 2) + '\n');
       else if (listing.length === 0) out.write('no deploy journals on any host\n');
@@ -155,7 +155,9 @@ export async function rollback(file: string, o: RollbackCliOptions = {}): Promis
 
     const rollbackId = newDeployId();
     const outcomes: HostOutcome[] = [];
-    for (const n of journalNotes) log.write(`journal: ${n}\n`);
+    // Said for the deploys undone now (older ones only matter to --list).
+    const undoneNotes = journalNotes.filter((n) => n.deployId >= target);
+    for (const n of undoneNotes) log.write(`journal: ${n.text}\n`);
     log.write(`rolling back to the state before ${target}${drift.length ? ` (--force: overwriting ${drift.length} changed ${drift.length === 1 ? 'file' : 'files'})` : ''}\n`);
     for (const p of plans) {
       const r = await applyHostRollback(await cluster.conn(p.host), p, rollbackId);
@@ -179,7 +181,7 @@ export async function rollback(file: string, o: RollbackCliOptions = {}): Promis
         verifyResult = await verifyCluster(cluster, { json: false, out: log });
       } else log.write('verify skipped: no earlier deploy is in force on the LBs (the first deploy was undone)\n');
     }
-    const result: RollbackResult = { target, plans, outcomes, verify: verifyResult, ok: ok && (verifyResult?.ok ?? true), journalNotes };
+    const result: RollbackResult = { target, plans, outcomes, verify: verifyResult, ok: ok && (verifyResult?.ok ?? true), journalNotes: undoneNotes };
     if (o.json) out.write(JSON.stringify({ ...result, plans: plans.map(planJson) }, null, 2) + '\n');
     return { result, code: result.ok ? EXIT.ok : EXIT.failed };
   } finally {

@@ -38,10 +38,17 @@ export interface JournalProblem {
   message: string;
 }
 
+export interface JournalNote {
+  host: string;
+  deployId: string;
+  /** The whole sentence, starting with `HOST: deploy ID:`. */
+  text: string;
+}
+
 export interface ResolvedJournals {
   journals: HostJournals;
   /** Which copy was used where it matters (the control machine's, a mismatch). */
-  notes: string[];
+  notes: JournalNote[];
   /** Deploys of this host that left traces but have no usable journal anywhere. */
   problems: JournalProblem[];
 }
@@ -107,7 +114,7 @@ function pickCopy<T extends { deployId: string; host: string }>(c: DeployCopies,
 
 /** Pure: the deploys of one host from both places' copies, with notes and problems. */
 export function resolveHostJournals(host: string, copies: DeployCopies[], places: JournalPlaces): ResolvedJournals {
-  const notes: string[] = [];
+  const notes: JournalNote[] = [];
   const problems: JournalProblem[] = [];
   const deploys: DeployEntry[] = [];
   for (const c of [...copies].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) {
@@ -115,14 +122,20 @@ export function resolveHostJournals(host: string, copies: DeployCopies[], places
     const a = pickCopy<AfterRecord>(c, 'after', parseAfter, host, places, 'after-image');
     // Rollback marks: either place's mark means rolled back (the host's is written first).
     const m = pickCopy<AfterRecord>(c, 'rollback', parseAfter, host, places, 'rollback mark');
-    for (const n of [j.note, a.note, m.note]) if (n) notes.push(n);
+    const note = (text: string) => notes.push({ host, deployId: c.id, text });
+    const hostHasNone = c.host.journal === null && c.host.after === null && c.host.rollback === null;
+    if (hostHasNone && j.value) {
+      // The host's whole deploy directory is gone: one sentence, not one per file.
+      const used = (['journal', 'after', 'rollback'] as CopyKind[]).filter((k) => c.control[k] !== null);
+      note(`${host}: deploy ${c.id}: the host has no journal directory (${places.remoteRoot}/${c.id}/): using this machine's copies in ${places.controlDir}/${c.id}/ (${used.map((k) => `${host}${k === 'journal' ? '' : `.${k}`}.json`).join(', ')})`);
+    } else for (const n of [j.note, a.note, m.note]) if (n) note(n);
     if (j.value) {
       deploys.push({ record: j.value, after: a.value, rolledBack: m.value ? { at: m.value.capturedAt, files: m.value.files } : null });
       continue;
     }
     // Rolled back already: nothing left to undo, the journal is not needed any more.
     if (m.value) {
-      notes.push(`${host}: deploy ${c.id}: no usable journal, but it was rolled back already (${m.value.capturedAt})`);
+      note(`${host}: deploy ${c.id}: no usable journal, but it was rolled back already (${m.value.capturedAt})`);
       continue;
     }
     const traces = [c.host.after, c.host.rollback, c.control.after, c.control.rollback].some((t) => t !== null);

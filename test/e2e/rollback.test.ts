@@ -3,11 +3,16 @@
 //   deploy v1, deploy v2 (another upstream method and proxy_params), rollback -> every managed
 //   file's sha256 (and mode, owner) is its value after v1, and verify passes
 //   a hand edit of a managed file -> rollback refuses, lists the file, changes nothing
-//   --force --packages --to FIRST -> every file haup created is gone, the page it replaced is
-//   back, the packages it installed are purged
+//   a host whose journal is lost on both sides -> rollback refuses naming the host and the deploy,
+//   changes nothing
+//   --force --packages --to FIRST, with lb5's journals gone and web7's altered on the host (this
+//   machine's copies are used, and said) -> every file haup created is gone, the page it replaced
+//   is back, the packages it installed and their dependencies are purged, and a package orphaned
+//   before haup came (apt would autoremove it) stays
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { existsSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { labDown, labUp } from '../../src/lab/lab.ts';
 import { bundleHaupd } from '../../src/vrrp/bundle.ts';
 import { ownLab } from './haup-lab.ts';
@@ -30,6 +35,9 @@ const MANAGED: Record<'web' | 'lb', string[]> = {
 };
 const OLD_PAGE = '<h1>the page web7 had before haup</h1>';
 const managed = (h: string) => MANAGED[h.startsWith('web') ? 'web' : 'lb'];
+/** This machine's journal copies (the lab's XDG_STATE_HOME). */
+const controlDir = () => join(lab.env.XDG_STATE_HOME!, 'haup', 'journal');
+const ORPHAN = 'haup-rbk-e2e-orphan';
 
 /** Per managed path: "sha256 mode owner:group" for files, "-> target" for links, "absent". */
 async function snapshot(): Promise<Record<string, string>> {
@@ -54,6 +62,12 @@ before(async () => {
   await labUp({ ...lab.opts, topology: lab.topology });
   // A page web7 served before haup: rollback of the first deploy must bring it back, mode and all.
   await lab.sh('web7', `mkdir -p /var/www/html && printf '%s\\n' '${OLD_PAGE}' > /var/www/html/index.html && chmod 640 /var/www/html/index.html`);
+  // A package orphaned before haup came (automatic, nothing needs it): a blanket autoremove would
+  // take it; rollback --packages must not.
+  await lab.sh(
+    'lb5',
+    `set -e; d=$(mktemp -d); mkdir -p $d/DEBIAN; printf 'Package: ${ORPHAN}\\nVersion: 1\\nArchitecture: all\\nMaintainer: e2e <e2e@localhost>\\nDescription: orphaned before haup\\n' > $d/DEBIAN/control; dpkg-deb -b $d /tmp/${ORPHAN}.deb >/dev/null; dpkg -i /tmp/${ORPHAN}.deb >/dev/null; apt-mark auto ${ORPHAN} >/dev/null; rm -rf $d /tmp/${ORPHAN}.deb`,
+  );
   v1 = lab.inventory('v1.yml');
   v2 = lab.inventory('v2.yml', (t) => t.replace('nginx:\n  listen: 80', 'nginx:\n  listen: 80\n  upstream: { method: least_conn }\n  proxy_params: { read_timeout: 90, buffering: false }'));
   before0 = await snapshot();
@@ -109,10 +123,37 @@ test('a managed file edited by hand: rollback refuses, names it, and changes not
   assert.deepEqual(await snapshot(), edited);
 });
 
-test('--force --packages --to the first deploy: everything haup created is gone, the page it replaced is back, its packages purged', async () => {
+test('a host whose journal of the first deploy is lost on the host and on this machine: rollback refuses, names both, changes nothing', async () => {
+  const kept = join(lab.work, 'web8-journal-kept.json');
+  const control = join(controlDir(), ids[0]!, 'web8.json');
+  assert.ok(existsSync(control), control);
+  await lab.sh('web8', `rm -f /var/lib/haup/journal/${ids[0]}/journal.json`);
+  renameSync(control, kept);
+  try {
+    const edited = await snapshot();
+    const r = await lab.haup(['rollback', v1, '--force', '--to', ids[0]!]);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, /^error: cannot plan the rollback: one host has no usable journal \(nothing was changed on any host\):$/m);
+    assert.match(r.stderr, new RegExp(`^ {2}web8: deploy ${ids[0]}: no usable journal: the host has no journal \\(/var/lib/haup/journal/${ids[0]}/journal\\.json\\) and this machine has none either \\(${control.replaceAll('.', '\\.')}\\), although the deploy left an after-image$`, 'm'));
+    assert.match(r.stderr, /^hint: put a copy of the journal back .*--journal-dir/m);
+    assert.deepEqual(await snapshot(), edited);
+  } finally {
+    // Only this machine's copy comes back: the next test rolls web8 back from it.
+    renameSync(kept, control);
+  }
+});
+
+test('--force --packages --to the first deploy, lb5 without journals and web7\'s altered: this machine\'s copies are used; everything haup created is gone, its packages and their dependencies purged, an older orphan kept', async () => {
+  await lab.sh('lb5', 'rm -rf /var/lib/haup/journal');
+  await lab.sh('web7', `sed -i 's/"createdAt"/"createdAt" /' /var/lib/haup/journal/${ids[0]}/journal.json`);
   const r = await lab.haup(['rollback', v1, '--force', '--packages', '--to', ids[0]!]);
   process.stdout.write(r.stdout.replace(/^/gm, '# '));
   assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, new RegExp(`^journal: lb5: deploy ${ids[0]}: the host has no journal directory \\(/var/lib/haup/journal/${ids[0]}/\\): using this machine's copies in .*/${ids[0]}/ \\(lb5\\.json, lb5\\.after\\.json\\)$`, 'm'));
+  // Only the deploy undone now is talked about (the second one, rolled back earlier, is not).
+  assert.doesNotMatch(r.stdout, new RegExp(`journal: .*${ids[1]}`));
+  assert.match(r.stdout, new RegExp(`^journal: web7: deploy ${ids[0]}: the host's journal /var/lib/haup/journal/${ids[0]}/journal\\.json does not match this machine's copy \\(sha256 [0-9a-f]{12} on the host, [0-9a-f]{12} here\\): using this machine's copy`, 'm'));
+  assert.match(r.stdout, new RegExp(`^journal: web8: deploy ${ids[0]}: the host has no journal .*: using this machine's copy`, 'm'));
   assert.match(r.stdout, /verify skipped: no earlier deploy is in force/);
   const now = await snapshot();
   assert.deepEqual(now, before0);
@@ -125,8 +166,15 @@ test('--force --packages --to the first deploy: everything haup created is gone,
   assert.equal((await lab.sh('web7', 'cat /var/www/html/index.html')).trim(), OLD_PAGE);
   // The packages the first deploy installed are purged (the base image had none of them).
   assert.match(r.stdout, /^\[lb5\] ROLLED BACK .*packages purged: [a-z0-9 -]*\bnginx\b.*\bnodejs\b/m);
-  for (const h of HOSTS) assert.equal((await lab.sh(h, "dpkg-query -W -f='${db:Status-Status}' nginx 2>/dev/null || echo not-installed")).trim(), 'not-installed', h);
-  assert.equal((await lab.sh('lb5', "dpkg-query -W -f='${db:Status-Status}' nodejs 2>/dev/null || echo not-installed")).trim(), 'not-installed');
+  const status = async (h: string, pkg: string) => (await lab.sh(h, `dpkg-query -W -f='\${db:Status-Status}' ${pkg} 2>/dev/null || echo not-installed`)).trim();
+  for (const h of HOSTS) assert.equal(await status(h, 'nginx'), 'not-installed', h);
+  // Dependencies the installs pulled in go too (from apt's history), the older orphan stays.
+  for (const pkg of ['nodejs', 'nginx-common', 'libnode108']) assert.equal(await status('lb5', pkg), 'not-installed', pkg);
+  assert.match(r.stdout, /^\[lb5\] ROLLED BACK .*packages purged: [a-z0-9 .+-]*\bnginx-common\b/m);
+  assert.equal(await status('lb5', ORPHAN), 'installed');
+  assert.doesNotMatch(r.stdout, new RegExp(ORPHAN));
+  // The rollback marks are kept on this machine too: lb5 reads as rolled back without its journals.
+  assert.ok(existsSync(join(controlDir(), ids[0]!, 'lb5.rollback.json')));
   const again = await lab.haup(['rollback', v1]);
   assert.equal(again.code, 1);
   assert.match(again.stderr, /nothing to roll back/);

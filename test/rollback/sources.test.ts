@@ -12,7 +12,13 @@ const a1 = serializeAfter(d1().after!);
 const j2 = serializeJournal(d2().record);
 const a2 = serializeAfter(d2().after!);
 const copies = (id: string, host: Partial<CopyTexts>, control: Partial<CopyTexts>): DeployCopies => ({ id, host: { ...noCopies(), ...host }, control: { ...noCopies(), ...control } });
-const resolve = (...c: DeployCopies[]) => resolveHostJournals('lb5', c, places);
+const resolveFull = (...c: DeployCopies[]) => resolveHostJournals('lb5', c, places);
+/** The notes as their sentences (each also carries host and deploy id). */
+const resolve = (...c: DeployCopies[]) => {
+  const r = resolveFull(...c);
+  for (const n of r.notes) assert.ok(n.host === 'lb5' && n.text.startsWith(`lb5: deploy ${n.deployId}: `), n.text);
+  return { ...r, notes: r.notes.map((n) => n.text) };
+};
 
 test('both copies, the same bytes: the host\'s is used, nothing to say', () => {
   const r = resolve(copies(D2, { journal: j2, after: a2 }, { journal: j2, after: a2 }), copies(D1, { journal: j1, after: a1 }, { journal: j1, after: a1 }));
@@ -23,13 +29,14 @@ test('both copies, the same bytes: the host\'s is used, nothing to say', () => {
 });
 
 test('the host\'s journal is missing: this machine\'s copy is used and the note names both paths', () => {
-  const r = resolve(copies(D1, {}, { journal: j1, after: a1 }));
+  const r = resolve(copies(D1, { after: a1 }, { journal: j1, after: a1 }));
   assert.deepEqual(r.problems, []);
   assert.deepEqual(r.journals.deploys, [d1()]);
-  assert.deepEqual(r.notes, [
-    `lb5: deploy ${D1}: the host has no journal (/var/lib/haup/journal/${D1}/journal.json): using this machine's copy /root/.local/state/haup/journal/${D1}/lb5.json`,
-    `lb5: deploy ${D1}: the host has no after-image (/var/lib/haup/journal/${D1}/after.json): using this machine's copy /root/.local/state/haup/journal/${D1}/lb5.after.json`,
-  ]);
+  assert.deepEqual(r.notes, [`lb5: deploy ${D1}: the host has no journal (/var/lib/haup/journal/${D1}/journal.json): using this machine's copy /root/.local/state/haup/journal/${D1}/lb5.json`]);
+  // The whole directory gone: one sentence for all the files taken from here.
+  const gone = resolve(copies(D1, {}, { journal: j1, after: a1 }));
+  assert.deepEqual(gone.journals.deploys, [d1()]);
+  assert.deepEqual(gone.notes, [`lb5: deploy ${D1}: the host has no journal directory (/var/lib/haup/journal/${D1}/): using this machine's copies in /root/.local/state/haup/journal/${D1}/ (lb5.json, lb5.after.json)`]);
 });
 
 test('the host\'s journal differs from this machine\'s (integrity check by sha256): this machine\'s copy wins, both hashes said', () => {
