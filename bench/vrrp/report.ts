@@ -5,7 +5,7 @@
  */
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { TABLE_HEADER, tableRows, type FailoverRun } from './failover.ts';
+import { STEPS_HEADER, TABLE_HEADER, stepsRows, tableRows, type FailoverRun } from './failover.ts';
 import { repoRoot } from './harness.ts';
 import { IDLE_HEADER, idleRows, type IdleRun } from './idle.ts';
 import { growthSummary, type GrowthSample } from './rss-growth.ts';
@@ -27,14 +27,19 @@ async function main(): Promise<void> {
   const of = <T>(bench: string): T[] => all.filter((r) => r.bench === bench).flatMap((r) => r.results as T[]);
   const out: string[] = [];
   for (const r of all) out.push(`- ${r.file}: ${r.bench}, ${r.results.length} runs, ${r.seconds} s, ${Object.entries(r.machine).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-  const failover = of<FailoverRun>('failover');
-  if (failover.length) out.push('', '### Takeover', '', ...TABLE_HEADER, ...tableRows(failover));
+  // Takeover, split brain and stall: one table per results file. The files are rounds measured on
+  // different haupd builds (machine.haupd), and pooling them would mix before and after a fix.
+  const perFile = <T>(bench: string, title: string, render: (runs: T[]) => string[]): void => {
+    for (const r of all.filter((x) => x.bench === bench)) out.push('', `### ${title}: ${r.file} (haupd ${r.machine.haupd ?? '?'}, ${r.machine.date ?? ''})`, '', ...render(r.results as T[]));
+  };
+  perFile<FailoverRun>('failover', 'Takeover', (runs) => {
+    const steps = stepsRows(runs);
+    return [...TABLE_HEADER, ...tableRows(runs), ...(steps.length ? ['', ...STEPS_HEADER, ...steps] : [])];
+  });
   const idle = of<IdleRun>('idle');
   if (idle.length) out.push('', '### Idle', '', ...IDLE_HEADER, ...idleRows(idle));
-  const split = of<SplitRun>('split-brain');
-  if (split.length) out.push('', '### Split brain healed', '', ...SPLIT_HEADER, ...splitRows(split));
-  const stall = of<StallRun>('backup-stall');
-  if (stall.length) out.push('', '### Stalled backup (the master stays alive)', '', ...STALL_HEADER, ...stallRows(stall));
+  perFile<SplitRun>('split-brain', 'Split brain healed', (runs) => [...SPLIT_HEADER, ...splitRows(runs)]);
+  perFile<StallRun>('backup-stall', 'Stalled backup (the master stays alive)', (runs) => [...STALL_HEADER, ...stallRows(runs)]);
   const growth = of<{ impl: string; samples: GrowthSample[] }>('rss-growth');
   if (growth.length) {
     out.push('', '### RSS growth (v3 0.01 s)', '', '| impl | samples | first | last | max | slope (all) | slope (last half) | master CPU median |', '|---|---|---|---|---|---|---|---|');
