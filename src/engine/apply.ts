@@ -10,7 +10,8 @@ import { atomicWrite, runTreeCheck, underRoot, type WriteStep } from './files.ts
 import { handlerGuardSkip, runHandlers } from './handlers.ts';
 import { errorText, failed, taskErrorText } from './results.ts';
 import { recordAfterImages } from './after.ts';
-import { capturePreImages, writeJournal, type PreImage } from './journal.ts';
+import { capturePreImages, REMOTE_JOURNAL_ROOT, writeJournal, type PreImage } from './journal.ts';
+import { DEFAULT_KEEP_JOURNALS, journalsToPrune, localJournalEntries, parseJournalListing, pruneLocalJournals, pruneRemoteJournals } from './retention.ts';
 import { factRequestForHost, planHost, type HostPlan, type PlannedTask } from './plan.ts';
 import type { HostResult, HostSpec, TaskResult } from './types.ts';
 
@@ -235,6 +236,7 @@ async function ensureJournal(session: HostSession, conn: Connection, plan: HostP
   if (session.pre) return;
   const { spec, result } = session;
   rep.note(spec.name, 'journal');
+  let listing = '';
   const images = await capturePreImages(conn, plan.managedPaths);
   session.pre = new Map(images.map((i) => [i.path, i]));
   result.journal = await writeJournal(
@@ -249,8 +251,27 @@ async function ensureJournal(session: HostSession, conn: Connection, plan: HostP
     },
     ctx.journalDir,
     ctx.remoteJournalRoot,
+    (out) => (listing = out),
   );
   session.lap('journal');
+  await pruneOldJournals(session, conn, ctx, listing);
+}
+
+/**
+ * Retention, right after this deploy's journal is written (on a cold deploy that is the package
+ * stage, off the ordered path): older deploys beyond the host's keep count go, on the host and on
+ * this machine. A failure to prune never fails the deploy: it is noted and retried next time.
+ */
+async function pruneOldJournals(session: HostSession, conn: Connection, ctx: HostContext, listing: string): Promise<void> {
+  const spec = session.spec;
+  const keep = spec.keepJournals ?? DEFAULT_KEEP_JOURNALS;
+  const remoteRoot = ctx.remoteJournalRoot ?? REMOTE_JOURNAL_ROOT;
+  try {
+    await pruneRemoteJournals(conn, remoteRoot, journalsToPrune(parseJournalListing(listing), keep, ctx.deployId));
+    await pruneLocalJournals(ctx.journalDir, spec.name, journalsToPrune(await localJournalEntries(ctx.journalDir, spec.name), keep, ctx.deployId));
+  } catch (e) {
+    (session.result.warnings ??= []).push(`journal retention: ${errorText(e).message}`);
+  }
 }
 
 function describeTask(p: PlannedTask, status: TaskResult['status'], ms: number, ctx: HostContext, pre: Map<string, PreImage>): TaskResult {

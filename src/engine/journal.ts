@@ -22,6 +22,9 @@
 //                                           // systemctl is-enabled / is-active before the deploy
 //     "packagesInstalled": ["nginx"]        // packages this deploy installs (absent before it)
 //   }
+// Retention (retention.ts): after a deploy writes its journal, older deploys' directories beyond
+// the newest `keep` (deploy.keep_journals, default 20) are removed on both sides, except the ones
+// a rollback of the current state needs. The format itself is unchanged.
 // Rollback: write back each "file" (atomically, with mode/owner), remove each "absent" path,
 // restore service states, remove packagesInstalled. The journal holds secrets' pre-images too:
 // that is why it is root-only.
@@ -32,6 +35,7 @@ import { join } from 'node:path';
 import { shq, type Connection } from '../connectors/connection.ts';
 import type { ServiceFact } from '../facts/types.ts';
 import { HostError } from '../util/errors.ts';
+import { journalListingScript } from './retention.ts';
 
 export const JOURNAL_FORMAT = 'haup-journal/1';
 export const REMOTE_JOURNAL_ROOT = '/var/lib/haup/journal';
@@ -176,8 +180,11 @@ export function defaultJournalDir(env = process.env): string {
   return join(state, 'haup', 'journal');
 }
 
-/** Writes the journal on the control machine and on the host; returns the local path. */
-export async function writeJournal(conn: Connection, rec: JournalRecord, localDir: string, remoteRoot = REMOTE_JOURNAL_ROOT): Promise<string> {
+/**
+ * Writes the journal on the control machine and on the host; returns the local path. In the same
+ * round trip the host lists its journal directories (retention.ts), handed to `onListing`.
+ */
+export async function writeJournal(conn: Connection, rec: JournalRecord, localDir: string, remoteRoot = REMOTE_JOURNAL_ROOT, onListing?: (stdout: string) => void): Promise<string> {
   const text = serializeJournal(rec);
   const dir = join(localDir, rec.deployId);
   await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -190,8 +197,10 @@ export async function writeJournal(conn: Connection, rec: JournalRecord, localDi
   const rdir = `${remoteRoot}/${rec.deployId}`;
   const parent = remoteRoot.replace(/\/[^/]+\/?$/, '') || '/';
   // The parent (/var/lib/haup) keeps normal permissions; the journal itself is root-only.
-  const cmd = `mkdir -p ${shq(parent)} && umask 077 && mkdir -p ${shq(rdir)} && chmod 0700 ${shq(remoteRoot)} ${shq(rdir)} && cat > ${shq(rdir)}/journal.json`;
+  let cmd = `mkdir -p ${shq(parent)} && umask 077 && mkdir -p ${shq(rdir)} && chmod 0700 ${shq(remoteRoot)} ${shq(rdir)} && cat > ${shq(rdir)}/journal.json`;
+  if (onListing) cmd += ` && { ${journalListingScript(remoteRoot)}; }`;
   const r = await conn.exec(cmd, { stdin: text });
+  if (r.code === 0 && onListing) onListing(r.stdout.toString());
   if (r.code !== 0) throw new HostError(conn.host, `cannot write the journal to ${rdir}: ${r.stderr.toString().trim()}`, 'haup needs root on the host (user root or become: true)');
   return local;
 }

@@ -27,6 +27,7 @@ export function recap(result: DeployResult): string {
       lines.push(`${pad}   error: ${h.error.message}`);
       if (h.error.hint) lines.push(`${pad}   hint: ${h.error.hint}`);
     }
+    for (const w of h.warnings ?? []) lines.push(`${pad}   warning: ${w}`);
     for (const t of h.tasks.filter((t) => t.status === 'failed')) {
       const [first, ...rest] = (t.error ?? 'failed').split('\n');
       lines.push(`${pad}   failed: ${t.handler ? 'handler ' : ''}${t.name}: ${first}`);

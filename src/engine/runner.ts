@@ -80,14 +80,25 @@ export async function runDeploy(o: DeployOptions): Promise<DeployResult> {
     return s.result;
   });
 
-  // Stage 1b: the package installs of every selected host at once (journal first), so a cold
-  // deploy pays for the slowest host's apt-get, not for the sum over the phases.
-  const early = selected.filter((h) => hasEarlyWork(sessions.get(h.name)!, ctx));
-  if (early.length > 0) {
-    await renderStage(o, stream, ctx, 'packages', early, forks, (h, rep) => installPackagesEarly(sessions.get(h.name)!, ctx, rep), false, (h) =>
-      [...(sessions.get(h.name)!.early?.values() ?? [])].some((t) => t.status === 'failed') ? 'package install failed (see below)' : 'packages installed',
-    );
+  // Stage 1b: every selected host's package installs start at once (journal first), in the
+  // background: a cold deploy pays for the slowest host's apt-get, not for the sum over the
+  // phases. Each phase waits only for ITS hosts' installs (and, as always, for the phases before
+  // it), so the webs are configured while the LBs still install, and a backup LB whose apt-get is
+  // done is rolled out while the master's still runs. Installing a package moves no VIP; the
+  // phases' order still governs every configuration file, service and handler.
+  const installing = new Map<string, Promise<unknown>>();
+  const quiet = o.output === 'silent' || useTty(o, stream);
+  const packageRep: HostReporter = { note: (host, text) => (!quiet && ctx.verbose ? stream.write(`[${host}] ${text}\n`) : undefined), task() {} };
+  for (const h of selected) {
+    const session = sessions.get(h.name)!;
+    if (hasEarlyWork(session, ctx)) installing.set(h.name, installPackagesEarly(session, ctx, packageRep));
   }
+  const packagesOf = async (h: HostSpec, rep: HostReporter): Promise<void> => {
+    const p = installing.get(h.name);
+    if (!p) return;
+    rep.note(h.name, 'installing packages');
+    await p;
+  };
 
   const results: HostResult[] = [];
   let earlierFailed = false;
@@ -95,14 +106,22 @@ export async function runDeploy(o: DeployOptions): Promise<DeployResult> {
     const hosts = selected.filter((h) => h.phase === phase.name);
     if (hosts.length === 0) continue;
     if (phase.requirePreviousSuccess && earlierFailed) {
-      for (const h of hosts) results.push(await skipHost(sessions.get(h.name)!, `not deployed: a host of an earlier phase failed (phase ${phase.name} requires them all)`, ctx));
+      for (const h of hosts) {
+        await packagesOf(h, { note() {}, task() {} }); // never close a connection under a running apt-get
+        results.push(await skipHost(sessions.get(h.name)!, `not deployed: a host of an earlier phase failed (phase ${phase.name} requires them all)`, ctx));
+      }
       if (o.output !== 'silent') stream.write(`phase ${phase.name}: skipped (an earlier phase failed)\n`);
       continue;
     }
-    const phaseResults = await renderStage(o, stream, ctx, phase.name, hosts, forks, (h, rep) => finishHost(sessions.get(h.name)!, ctx, rep), true);
+    const phaseResults = await renderStage(o, stream, ctx, phase.name, hosts, forks, async (h, rep) => {
+      await packagesOf(h, rep);
+      return finishHost(sessions.get(h.name)!, ctx, rep);
+    }, true);
     results.push(...phaseResults);
     if (phaseResults.some((r) => r.status === 'failed' || r.status === 'unreachable')) earlierFailed = true;
   }
+  // A host in no phase (cannot happen: checked above) would still have its install awaited here.
+  await Promise.all(installing.values());
   return {
     deployId: ctx.deployId,
     check: ctx.check,

@@ -46,6 +46,8 @@ export interface HostSpec {
   treeChecks?: TreeCheck[];
   /** Opens THE connection for this host (called once per deploy). */
   connect: () => Promise<Connection>;
+  /** Deploy journals kept on the host and on this machine (default 20; retention.ts). */
+  keepJournals?: number;
 }
 
 export interface PhaseSpec {
@@ -81,6 +83,8 @@ export interface HostResult {
   durationMs: number;
   /** Where the time went (connect, facts, plan, journal, apply, handlers). */
   timings: Record<string, number>;
+  /** Non-fatal problems (e.g. old journals that could not be pruned: retried next deploy). */
+  warnings?: string[];
 }
 
 export interface DeployResult {

@@ -111,7 +111,8 @@ export function parseFacts(output: string, req: FactRequest): Facts {
   }
 
   const pm = (get('pm')[0] ?? 'none').trim();
-  return {
+  const [now, newest] = get('apt').map((l) => Number(l.trim()));
+  const facts: Facts = {
     os: parseOsRelease(get('os')),
     packageManager: (['apt', 'dnf', 'yum'].includes(pm) ? pm : 'none') as PackageManager,
     init: get('init')[0]?.trim() === 'systemd' ? 'systemd' : 'other',
@@ -123,4 +124,6 @@ export function parseFacts(output: string, req: FactRequest): Facts {
     services,
     probes,
   };
+  if (pm === 'apt') facts.aptIndexAgeSeconds = now !== undefined && newest !== undefined && Number.isFinite(now) && Number.isFinite(newest) ? now - newest : null;
+  return facts;
 }

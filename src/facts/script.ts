@@ -15,6 +15,8 @@ export function factsScript(req: FactRequest): string {
     `echo '${MARK} pkgs'; if command -v dpkg-query >/dev/null 2>&1; then dpkg-query -W -f='\${db:Status-Abbrev}|\${Package}|\${Version}\\n' 2>/dev/null; elif command -v rpm >/dev/null 2>&1; then rpm -qa --qf 'ii |%{NAME}|%{VERSION}-%{RELEASE}\\n' 2>/dev/null; fi`,
     `echo '${MARK} nginx'; command -v nginx >/dev/null 2>&1 && nginx -v 2>&1`,
     `echo '${MARK} haupd'; cat /opt/haup/VERSION 2>/dev/null`,
+    // apt's index age (its cache_valid_time decision): now, then the newest Packages list's mtime.
+    `echo '${MARK} apt'; if [ -d /var/lib/apt/lists ]; then date +%s; stat -c %Y /var/lib/apt/lists/*_Packages* 2>/dev/null | sort -n | tail -n 1; fi`,
     `echo '${MARK} links'; ip -o link show 2>/dev/null`,
     `echo '${MARK} addrs'; ip -o -4 addr show 2>/dev/null`,
   ];

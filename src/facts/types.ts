@@ -35,6 +35,8 @@ export interface Facts {
   services: Record<string, ServiceFact>;
   /** Guard commands (`unless` / `onlyIf`) -> their exit code. */
   probes: Record<string, number>;
+  /** apt hosts: seconds since the newest package index in /var/lib/apt/lists was written; null: no index. */
+  aptIndexAgeSeconds?: number | null;
 }
 
 /** What the plan needs beyond the always-gathered facts (collected from the operations). */

@@ -40,6 +40,8 @@ export const DEFAULTS = {
     upstream: { method: 'round_robin', zone: true, keepalive: 0, maxFails: 1, failTimeout: 10 },
   },
   haupd: { statusSocket: '/run/haupd/status.sock', metricsListen: '127.0.0.1:9650' },
+  // Deploy journals kept per host (the engine's DEFAULT_KEEP_JOURNALS, for hosts built without an inventory).
+  deploy: { keepJournals: 20 },
 } as const;
 
 /** Built-in checks, run by haupd itself (no shell script to install). */

@@ -177,6 +177,8 @@ export interface Inventory {
   };
   nginx: NginxSettings;
   haupd: HaupdSettings;
+  /** Deploy settings (resolve.ts always sets them; optional for hand-built inventories). */
+  deploy?: { keepJournals: number };
   /** Every Secret in the inventory with the path it was written at (auth passes, passphrases). */
   secrets: { path: string; secret: Secret }[];
   /** Non-fatal findings, located. */

@@ -210,6 +210,7 @@ export function resolveInventory(raw: RawInventory, file: string, ctx: PathConte
       statusSocket: raw.haupd?.status_socket ?? DEFAULTS.haupd.statusSocket,
       metricsListen: metrics === false ? null : parseHostPort(metrics)!,
     },
+    deploy: { keepJournals: raw.deploy?.keep_journals ?? DEFAULTS.deploy.keepJournals },
     secrets: [...secrets].map(([path, secret]) => ({ path, secret })),
   };
 }

@@ -156,6 +156,8 @@ export const inventorySchema = z.strictObject({
   }),
   nginx: nginxSchema.optional(),
   haupd: haupdSchema.optional(),
+  // How many deploys' journals each host (and this machine) keeps: see src/engine/retention.ts.
+  deploy: z.strictObject({ keep_journals: z.int().min(1).max(10000).optional() }).optional(),
 });
 
 export type RawInventory = z.output<typeof inventorySchema>;

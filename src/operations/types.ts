@@ -7,6 +7,10 @@ export interface PackageSpec {
   state?: 'present' | 'absent';
   /** Refresh the package index before installing (only when something is missing). */
   update?: boolean;
+  /** apt: an index younger than this many seconds is not refreshed (default 3600; 0 = always). */
+  cacheValidSeconds?: number;
+  /** apt: the packages' maintainer scripts do not start services (policy-rc.d for this run only). */
+  noStart?: boolean;
 }
 
 export interface FileSpec {

@@ -48,5 +48,6 @@ export function hostSpecs(inv: Inventory, o: HostSpecOptions): HostSpec[] {
       ]),
     ),
   );
-  return [...webs, ...lbs];
+  const keep = inv.deploy?.keepJournals;
+  return [...webs, ...lbs].map((h) => (keep === undefined ? h : { ...h, keepJournals: keep }));
 }

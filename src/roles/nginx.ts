@@ -5,10 +5,13 @@ import type { HandlerSpec, TaskSpec, TreeCheck } from '../engine/types.ts';
 
 export const NGINX_ROOT = '/etc/nginx';
 export const RELOAD_NGINX = 'reload nginx';
+export const NGINX_ACTIVE = 'systemctl is-active --quiet nginx.service';
 
 export function nginxPackageTask(): TaskSpec {
   // `update`: the index is refreshed only when nginx is missing (a no-op deploy runs no apt).
-  return { name: 'nginx installed', op: { op: 'package', names: ['nginx'], update: true } };
+  // `noStart`: nginx starts once its configuration is in place (the service task), not with
+  // Debian's default site from its postinst (which then also does a binary upgrade: 1 s).
+  return { name: 'nginx installed', op: { op: 'package', names: ['nginx'], update: true, noStart: true } };
 }
 
 export function nginxServiceTask(): TaskSpec {
@@ -16,7 +19,9 @@ export function nginxServiceTask(): TaskSpec {
 }
 
 export function nginxReloadHandler(): HandlerSpec {
-  return { name: RELOAD_NGINX, op: { op: 'command', command: nginxReloadScript() }, restoreOnFailure: true };
+  // Not running when the deploy began (e.g. just installed, not started by its package): the
+  // service task starts it on the new files, a reload would only repeat that.
+  return { name: RELOAD_NGINX, op: { op: 'command', command: nginxReloadScript(), onlyIf: NGINX_ACTIVE }, restoreOnFailure: true };
 }
 
 /** Debian's nginx logs here (nginx.conf: error_log); haup does not manage nginx.conf. */

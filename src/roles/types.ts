@@ -24,9 +24,22 @@ export function mergePackageTasks(parts: RoleContribution[]): RoleContribution[]
   const notify = [...new Set(pkgTasks.flatMap((t) => t.notify ?? []))];
   const merged: TaskSpec = {
     name: `packages installed: ${names.join(', ')}`,
-    op: { op: 'package', names, update: pkgTasks.some((t) => t.op.update === true) },
+    op: mergedPackageOp(pkgTasks.map((t) => t.op), names),
     ...(notify.length > 0 ? { notify } : {}),
   };
   const first = pkgTasks[0]!;
   return parts.map((p) => ({ ...p, tasks: p.tasks.flatMap((t) => (t === first ? [merged] : installs(t) ? [] : [t])) }));
+}
+
+/**
+ * The merged install's options: update if any asks for it; services not started only if EVERY
+ * role says its services are started by the role (one relying on the postinst wins); the
+ * shortest index validity asked for.
+ */
+function mergedPackageOp(ops: PackageSpec[], names: string[]): PackageSpec {
+  const op: PackageSpec = { op: 'package', names, update: ops.some((o) => o.update === true) };
+  if (ops.every((o) => o.noStart === true)) op.noStart = true;
+  const valid = ops.flatMap((o) => (o.cacheValidSeconds === undefined ? [] : [o.cacheValidSeconds]));
+  if (valid.length > 0) op.cacheValidSeconds = Math.min(...valid);
+  return op;
 }

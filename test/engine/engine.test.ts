@@ -192,7 +192,7 @@ test('journal records services (from facts) and packages the deploy installs', a
   const r = await runHost(spec, { deployId: '20261122T002100000Z-0001', check: false, diff: false, verbose: false, journalDir: join(d, 'j'), remoteJournalRoot: join(d, 'rj') }, { note() {}, task() {} });
   assert.equal(r.status, 'changed', JSON.stringify(r));
   assert.deepEqual(ran, [
-    'DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 install -y -q --no-install-recommends -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold nginx',
+    'DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 -o Dpkg::Use-Pty=0 install -y -q --no-install-recommends -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold nginx',
     'systemctl enable nginx',
     'systemctl start nginx',
   ]);
@@ -399,7 +399,7 @@ test('cold deploy: a file a package created just before is restored as the packa
  * scripts are logged, not run. With `postinst`, an install behaves like Debian's: afterwards the
  * facts say the package is installed and its service enabled and active.
  */
-function fakeAptHost(name: string, log: string[], fail: (cmd: string) => boolean = () => false, postinst = false) {
+function fakeAptHost(name: string, log: string[], fail: (cmd: string) => boolean = () => false, postinst = false, installMs = 20) {
   const local = new LocalConnection(name);
   let installed = false;
   return {
@@ -415,7 +415,9 @@ function fakeAptHost(name: string, log: string[], fail: (cmd: string) => boolean
       if (cmd === 'sh -s' || cmd.includes('journal')) return local.exec(cmd, o);
       log.push(`${name}: ${cmd.replace(/^DEBIAN_FRONTEND.* install .* /, 'apt-get install ')}`);
       // let the other hosts' stages interleave, as real round trips do
-      await new Promise((r) => setTimeout(r, 20));
+      const install = cmd.includes('apt-get') && cmd.includes(' install ');
+      await new Promise((r) => setTimeout(r, install ? installMs : 20));
+      if (install && installMs !== 20) log.push(`${name}: install done`);
       return fail(cmd) ? { code: 1, stdout: Buffer.alloc(0), stderr: Buffer.from('boom') } : { code: 0, stdout: Buffer.alloc(0), stderr: Buffer.alloc(0) };
     },
     put: local.put.bind(local),
@@ -424,14 +426,14 @@ function fakeAptHost(name: string, log: string[], fail: (cmd: string) => boolean
   };
 }
 
-function phasedAptHosts(log: string[], failWeb = false): { hosts: HostSpec[]; phases: DeployOptions['phases'] } {
+function phasedAptHosts(log: string[], failWeb = false, installMs: Record<string, number> = {}): { hosts: HostSpec[]; phases: DeployOptions['phases'] } {
   const tasks = (): TaskSpec[] => [
     { name: 'nginx installed', op: { op: 'package', names: ['nginx'] } },
     { name: 'nginx running', op: { op: 'service', name: 'nginx', enabled: true, state: 'started' } },
   ];
-  const web = fakeAptHost('web7', log, (c) => failWeb && c.startsWith('systemctl enable'));
-  const lb6 = fakeAptHost('lb6', log);
-  const lb5 = fakeAptHost('lb5', log);
+  const web = fakeAptHost('web7', log, (c) => failWeb && c.startsWith('systemctl enable'), false, installMs.web7);
+  const lb6 = fakeAptHost('lb6', log, undefined, false, installMs.lb6);
+  const lb5 = fakeAptHost('lb5', log, undefined, false, installMs.lb5);
   return {
     hosts: [
       host('web7', tasks(), { phase: 'web', connect: async () => web }),
@@ -442,7 +444,7 @@ function phasedAptHosts(log: string[], failWeb = false): { hosts: HostSpec[]; ph
   };
 }
 
-test('package stage: every host installs its packages before the first phase configures anything; results stay in task order', async () => {
+test('package stage: every host\'s install starts before the first phase configures anything; results stay in task order', async () => {
   const d = tempRoot();
   const log: string[] = [];
   const { hosts, phases } = phasedAptHosts(log);
@@ -459,6 +461,30 @@ test('package stage: every host installs its packages before the first phase con
     assert.ok(h.timings.journal! >= 0 && h.timings.packages! >= 0, JSON.stringify(h.timings));
     assert.deepEqual(parseJournal(readFileSync(h.journal!, 'utf8')).packagesInstalled, ['nginx'], 'the journal is written before the install');
   }
+});
+
+test('package stage: a phase waits only for its own hosts\' installs (and the phases before it): webs and the backup are configured while the master still installs', async () => {
+  const d = tempRoot();
+  const log: string[] = [];
+  const { hosts, phases } = phasedAptHosts(log, false, { web7: 30, lb6: 60, lb5: 600 });
+  const r = await runDeploy(opts(d, hosts, { phases }));
+  assert.equal(r.ok, true, JSON.stringify(r.hosts.map((h) => h.error)));
+  const at = (l: string) => {
+    const i = log.indexOf(l);
+    assert.ok(i >= 0, `${l} missing:\n${log.join('\n')}`);
+    return i;
+  };
+  // every install started before any configuration
+  assert.ok(Math.max(at('web7: apt-get install nginx'), at('lb6: apt-get install nginx'), at('lb5: apt-get install nginx')) < at('web7: systemctl enable nginx'), log.join('\n'));
+  // each host is configured only after its own install; phases in order web7 -> lb6 -> lb5
+  assert.ok(at('web7: install done') < at('web7: systemctl enable nginx'));
+  assert.ok(at('lb6: install done') < at('lb6: systemctl enable nginx'));
+  assert.ok(at('web7: systemctl start nginx') < at('lb6: systemctl enable nginx'));
+  assert.ok(at('lb6: systemctl start nginx') < at('lb5: systemctl enable nginx'));
+  assert.ok(at('lb5: install done') < at('lb5: systemctl enable nginx'));
+  // the overlap: web7 and lb6 were done before lb5's slow install finished
+  assert.ok(at('lb6: systemctl start nginx') < at('lb5: install done'), log.join('\n'));
+  assert.deepEqual(r.hosts.map((h) => [h.host, h.tasks.map((t) => [t.name, t.status])]), ['web7', 'lb6', 'lb5'].map((n) => [n, [['nginx installed', 'changed'], ['nginx running', 'changed']]]));
 });
 
 test('package stage: --check runs no install; a host skipped after a failed phase reports what the stage installed', async () => {

@@ -138,3 +138,12 @@ test('gatherFacts on this machine: one exec, files with sha256/mode/owner, absen
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('apt index age: now minus the newest Packages list; null without an index; absent on non-apt hosts', () => {
+  const req = { paths: [], services: [], probes: [] };
+  const base = '@@haup os\nID=debian\n@@haup pm\napt\n';
+  assert.equal(parseFacts(`${base}@@haup apt\n1763780000\n1763779000\n@@haup end\n`, req).aptIndexAgeSeconds, 1000);
+  assert.equal(parseFacts(`${base}@@haup apt\n1763780000\n@@haup end\n`, req).aptIndexAgeSeconds, null, 'lists dir without any Packages file');
+  assert.equal(parseFacts(`${base}@@haup end\n`, req).aptIndexAgeSeconds, null);
+  assert.equal('aptIndexAgeSeconds' in parseFacts('@@haup os\nID=rocky\n@@haup pm\ndnf\n@@haup end\n', req), false);
+});

@@ -32,7 +32,7 @@ test('an LB gets one package task (one apt-get update + install) for nginx and h
   const lb5 = hostSpecs(inv, { artifact: fakeArtifact, connect: noConnect }).find((s) => s.name === 'lb5')!;
   const pkgs = lb5.tasks.filter((t) => t.op.op === 'package');
   assert.equal(pkgs.length, 1);
-  assert.deepEqual(pkgs[0]!.op, { op: 'package', names: ['nginx', 'nodejs', 'iputils-arping', 'curl', 'procps'], update: true });
+  assert.deepEqual(pkgs[0]!.op, { op: 'package', names: ['nginx', 'nodejs', 'iputils-arping', 'curl', 'procps'], update: true, noStart: true });
   assert.equal(lb5.tasks[0], pkgs[0]);
   assert.deepEqual(lb5.handlers!.map((h) => h.name), ['reload nginx', 'reload haupd', 'restart haupd']);
   assert.deepEqual(lb5.treeChecks!.map((c) => c.name), ['nginx -t']);

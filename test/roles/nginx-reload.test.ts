@@ -68,7 +68,7 @@ function runScript(script: string, env: NodeJS.ProcessEnv): Promise<{ code: numb
 
 test('nginx reload handler: the confirmed reload script, and restoreOnFailure', () => {
   const h = nginxReloadHandler();
-  assert.deepEqual(h, { name: 'reload nginx', op: { op: 'command', command: nginxReloadScript() }, restoreOnFailure: true });
+  assert.deepEqual(h, { name: 'reload nginx', op: { op: 'command', command: nginxReloadScript(), onlyIf: 'systemctl is-active --quiet nginx.service' }, restoreOnFailure: true });
   assert.match(nginxReloadScript(), /^systemctl reload nginx\.service \|\| exit 1$/m);
   assert.match(nginxReloadScript(), /^log=\/var\/log\/nginx\/error\.log$/m);
 });

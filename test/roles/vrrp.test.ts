@@ -12,6 +12,10 @@ import {
 } from '../../src/roles/vrrp.ts';
 import { PASS, content, convergedFacts, fakeArtifact, fileTask, golden, labInventory } from './fixture.ts';
 
+// The unit is reloaded only when systemd says it is stale (`systemctl enable` just reloaded it).
+const RELOAD_IF_STALE =
+  'if [ "$(systemctl show -p LoadState --value haupd.service)" != loaded ] || [ "$(systemctl show -p NeedDaemonReload --value haupd.service)" != no ]; then systemctl daemon-reload || exit 1; fi';
+
 const lb = async (name: string, edit?: (t: string) => string) => {
   const inv = await labInventory(edit);
   return { inv, host: inv.lb.find((h) => h.name === name)! };
@@ -122,7 +126,7 @@ test('vrrp role: the PASS in its own 0600 root file marked secret; config valida
     r.handlers.map((h) => [h.name, h.op, h.restoreOnFailure]),
     [
       ['reload haupd', { op: 'command', command: 'systemctl reload haupd.service', onlyIf: 'systemctl is-active --quiet haupd.service' }, true],
-      ['restart haupd', { op: 'command', command: 'systemctl daemon-reload && systemctl restart haupd.service', onlyIf: 'systemctl is-active --quiet haupd.service' }, true],
+      ['restart haupd', { op: 'command', command: `${RELOAD_IF_STALE}\nsystemctl restart haupd.service`, onlyIf: 'systemctl is-active --quiet haupd.service' }, true],
     ],
   );
 });

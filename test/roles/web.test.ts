@@ -16,13 +16,13 @@ test('web role on the lab: nginx installed, the page naming the host (golden), n
   assert.deepEqual(
     r.tasks.map((t) => t.op),
     [
-      { op: 'package', names: ['nginx'], update: true },
+      { op: 'package', names: ['nginx'], update: true, noStart: true },
       { op: 'file', path: WEB_INDEX, content: golden('index-web7.html') },
       { op: 'service', name: 'nginx', enabled: true, state: 'started' },
     ],
   );
   assert.match(content(fileTask(webRole(inv, inv.web[1]!).tasks, WEB_INDEX)), /<h1>Web8 Service<\/h1>/);
-  assert.deepEqual(r.handlers.map((h) => [h.name, h.op, h.restoreOnFailure]), [['reload nginx', { op: 'command', command: nginxReloadScript() }, true]]);
+  assert.deepEqual(r.handlers.map((h) => [h.name, h.op, h.restoreOnFailure]), [['reload nginx', { op: 'command', command: nginxReloadScript(), onlyIf: 'systemctl is-active --quiet nginx.service' }, true]]);
 });
 
 test('web role: another backend port gets its own server (validated by nginx -t, reload on change)', async () => {
