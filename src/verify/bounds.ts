@@ -46,16 +46,20 @@ export function masterDownMs(inst: VrrpInstance, priority = backupPriority(inst)
 const r = (ms: number) => Math.round(ms);
 const s = (ms: number) => `${(ms / 1000).toFixed(3).replace(/\.?0+$/, '')} s`;
 
+// Every bound below that waits for a backup takes the priority of the backup expected to take
+// over (verify/takeover.ts: the highest effective priority); the default is the highest
+// configured backup priority.
+
 /** Master frozen or its link down: the backup waits Master_Down at most. */
-export function hardFailureBound(inst: VrrpInstance): Bound {
-  const md = masterDownMs(inst);
+export function hardFailureBound(inst: VrrpInstance, takeoverPriority = backupPriority(inst)): Bound {
+  const md = masterDownMs(inst, takeoverPriority);
   const vip = md + MARGIN_MS;
   return { vipMs: r(vip), gapMs: r(vip + CLIENT_MARGIN_MS), failedMax: null, basis: `3 x ${s(inst.advertIntCs * 10)} + skew ${s(md - 3 * inst.advertIntCs * 10)} + ${s(MARGIN_MS)}` };
 }
 
 /** Planned stop (SIGTERM handover): no request may fail; the move itself is within Master_Down. */
-export function plannedStopBound(inst: VrrpInstance): Bound {
-  const vip = masterDownMs(inst) + MARGIN_MS;
+export function plannedStopBound(inst: VrrpInstance, takeoverPriority = backupPriority(inst)): Bound {
+  const vip = masterDownMs(inst, takeoverPriority) + MARGIN_MS;
   return { vipMs: r(vip), gapMs: null, failedMax: 0, basis: 'planned handover: 0 failed requests' };
 }
 
@@ -64,10 +68,11 @@ export function plannedStopBound(inst: VrrpInstance): Bound {
  * its timeout after the crash), the master's priority drops by the weight, and the preempting
  * backup takes over when its Master_Down runs out.
  */
-export function nginxFailureBound(inst: VrrpInstance, check: TrackCheck): Bound {
+export function nginxFailureBound(inst: VrrpInstance, check: TrackCheck, takeoverPriority = backupPriority(inst)): Bound {
   const detect = (check.fall + 1) * check.interval * 1000 + check.timeout * 1000;
-  const vip = detect + masterDownMs(inst) + MARGIN_MS;
-  return { vipMs: r(vip), gapMs: r(vip + CLIENT_MARGIN_MS), failedMax: null, basis: `check ${check.fall + 1} x ${check.interval} s + ${check.timeout} s, Master_Down ${s(masterDownMs(inst))}, + ${s(MARGIN_MS)}` };
+  const md = masterDownMs(inst, takeoverPriority);
+  const vip = detect + md + MARGIN_MS;
+  return { vipMs: r(vip), gapMs: r(vip + CLIENT_MARGIN_MS), failedMax: null, basis: `check ${check.fall + 1} x ${check.interval} s + ${check.timeout} s, Master_Down ${s(md)}, + ${s(MARGIN_MS)}` };
 }
 
 /** A web backend dies: nginx retries the next upstream, nothing fails and the VIP stays. */
@@ -89,6 +94,6 @@ export function recoveryBound(inst: VrrpInstance, guard?: PartitionGuard): Bound
 }
 
 /** Split brain: the backup becomes a second master within Master_Down; after the heal one master within 3 adverts. */
-export function splitBrainBound(inst: VrrpInstance): { dualMs: number; healMs: number } {
-  return { dualMs: r(masterDownMs(inst) + MARGIN_MS), healMs: r(3 * inst.advertIntCs * 10 + MARGIN_MS) };
+export function splitBrainBound(inst: VrrpInstance, takeoverPriority = backupPriority(inst)): { dualMs: number; healMs: number } {
+  return { dualMs: r(masterDownMs(inst, takeoverPriority) + MARGIN_MS), healMs: r(3 * inst.advertIntCs * 10 + MARGIN_MS) };
 }

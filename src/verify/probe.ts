@@ -1,6 +1,7 @@
 // The client side of `verify --failover`: a bounded loop that starts one HTTP request through the
 // VIP every 20 ms (each on a new connection, in the background, so a hanging request never delays
-// the next one) and prints one line per request: start time (ns), HTTP code, seconds taken.
+// the next one) and prints one line per request: start time (ns), HTTP code, seconds taken,
+// curl's exit code (7 refused, 28 timed out, 52 empty reply, 56 reset: what a failure was).
 // It runs over SSH on the probe host, or on the control machine. Script building, parsing and
 // statistics are pure.
 import { shq } from '../connectors/connection.ts';
@@ -32,7 +33,7 @@ export function probeScript(o: ProbeScriptOptions): string {
     `  eval 'tick() { now=\${EPOCHREALTIME/./}; }'`,
     '  tick; next=$now; end=$(( now + ' + Math.round(o.maxSeconds * 1e6) + ' ))',
     `  while [ ! -e ${stop} ] && [ "$now" -lt "$end" ]; do`,
-    `    ( r=$(${request}); echo "@p \${now}000 $r" ) &`,
+    `    ( r=$(${request}); echo "@p \${now}000 $r $?" ) &`,
     `    next=$(( next + ${periodUs} )); tick; d=$(( next - now ))`,
     "    if [ $d -gt 0 ]; then printf -v pause '0.%06d' $d; sleep $pause; tick; fi",
     '  done',
@@ -42,7 +43,7 @@ export function probeScript(o: ProbeScriptOptions): string {
     '    now=$(date +%s%N)',
     '    [ "$now" -ge "$end" ] && break',
     // One write per line (shorter than PIPE_BUF): concurrent requests never interleave.
-    `    ( r=$(${request}); echo "@p $now $r" ) &`,
+    `    ( r=$(${request}); echo "@p $now $r $?" ) &`,
     `    sleep ${(periodUs / 1e6).toFixed(3)}`,
     '  done',
     'fi',
@@ -61,6 +62,8 @@ export interface ProbeSample {
   ok: boolean;
   code: number;
   durationMs: number;
+  /** curl's exit code (0 ok, 7 refused, 28 timeout, 52 empty reply, 56 reset); null: not reported. */
+  curlExit: number | null;
 }
 
 export function parseProbeOutput(text: string): { samples: ProbeSample[]; complete: boolean } {
@@ -68,10 +71,10 @@ export function parseProbeOutput(text: string): { samples: ProbeSample[]; comple
   let complete = false;
   for (const line of text.split('\n')) {
     if (line === '@p end') complete = true;
-    const m = /^@p (\d+) (\d{3})(?: ([\d.]+))?$/.exec(line.trim());
+    const m = /^@p (\d+) (\d{3})(?: ([\d.]+))?(?: (\d+))?$/.exec(line.trim());
     if (!m) continue;
     const code = Number(m[2]);
-    samples.push({ startMs: Number(BigInt(m[1]!) / 1000n) / 1000, ok: code === 200, code, durationMs: m[3] ? Number(m[3]) * 1000 : 0 });
+    samples.push({ startMs: Number(BigInt(m[1]!) / 1000n) / 1000, ok: code === 200, code, durationMs: m[3] ? Number(m[3]) * 1000 : 0, curlExit: m[4] === undefined ? null : Number(m[4]) });
   }
   samples.sort((a, b) => a.startMs - b.startMs);
   return { samples, complete };
@@ -88,10 +91,12 @@ export interface ProbeStats {
   /** Status codes of the failures (000 = no answer / connection refused / timeout). */
   failCodes: Record<string, number>;
   windowMs: number;
+  /** Every failed request: start (ms since the epoch, probe host's clock), HTTP code, curl's exit code, duration. */
+  failures: { startMs: number; code: number; curlExit: number | null; durationMs: number }[];
 }
 
 export function probeStats(samples: ProbeSample[]): ProbeStats {
-  if (samples.length === 0) return { total: 0, failed: 0, longestGapMs: 0, firstFailMs: null, lastFailMs: null, failCodes: {}, windowMs: 0 };
+  if (samples.length === 0) return { total: 0, failed: 0, longestGapMs: 0, firstFailMs: null, lastFailMs: null, failCodes: {}, windowMs: 0, failures: [] };
   const first = samples[0]!.startMs;
   const last = samples[samples.length - 1]!.startMs;
   let gap = 0;
@@ -116,6 +121,33 @@ export function probeStats(samples: ProbeSample[]): ProbeStats {
   // A trailing run of failures is a gap up to the end of the window.
   gap = Math.max(gap, last - prev);
   if (!seenOk) gap = last - first;
-  const failed = samples.filter((x) => !x.ok).length;
-  return { total: samples.length, failed, longestGapMs: Math.round(gap), firstFailMs: firstFail === null ? null : Math.round(firstFail), lastFailMs: lastFail === null ? null : Math.round(lastFail), failCodes, windowMs: Math.round(last - first) };
+  const failures = samples.filter((x) => !x.ok).map((x) => ({ startMs: x.startMs, code: x.code, curlExit: x.curlExit, durationMs: Math.round(x.durationMs) }));
+  return { total: samples.length, failed: failures.length, longestGapMs: Math.round(gap), firstFailMs: firstFail === null ? null : Math.round(firstFail), lastFailMs: lastFail === null ? null : Math.round(lastFail), failCodes, windowMs: Math.round(last - first), failures };
+}
+
+/** Several probes (one per VIP) as one: counts summed, the longest gap the longest of any. Pure. */
+export function mergeStats(all: ProbeStats[]): ProbeStats {
+  if (all.length === 1) return all[0]!;
+  const failCodes: Record<string, number> = {};
+  for (const s of all) for (const [k, v] of Object.entries(s.failCodes)) failCodes[k] = (failCodes[k] ?? 0) + v;
+  const firsts = all.map((s) => s.firstFailMs).filter((x): x is number => x !== null);
+  const lasts = all.map((s) => s.lastFailMs).filter((x): x is number => x !== null);
+  return {
+    total: all.reduce((a, s) => a + s.total, 0),
+    failed: all.reduce((a, s) => a + s.failed, 0),
+    longestGapMs: Math.max(0, ...all.map((s) => s.longestGapMs)),
+    firstFailMs: firsts.length ? Math.min(...firsts) : null,
+    lastFailMs: lasts.length ? Math.max(...lasts) : null,
+    failCodes,
+    windowMs: Math.max(0, ...all.map((s) => s.windowMs)),
+    failures: all.flatMap((s) => s.failures).sort((a, b) => a.startMs - b.startMs),
+  };
+}
+
+/**
+ * The failed requests for the report, each as `+OFFSET curl EXIT/HTTP`: OFFSET in ms from the
+ * fault (`faultEpochMs`, this machine's clock; the probe host's clock is the same in the lab).
+ */
+export function describeFailures(failures: ProbeStats['failures'], faultEpochMs: number): string {
+  return failures.map((f) => `${f.startMs - faultEpochMs >= 0 ? '+' : ''}${Math.round(f.startMs - faultEpochMs)} ms curl ${f.curlExit ?? '?'}/${String(f.code).padStart(3, '0')}`).join(', ');
 }

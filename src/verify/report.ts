@@ -47,10 +47,11 @@ export function renderFailover(results: ScenarioResult[]): string {
   const lines = [table(rows)];
   for (const r of results) {
     for (const reason of r.reasons) lines.push(`  ${r.id}: FAIL: ${reason}`);
+    if (r.perVip.length > 1) lines.push(`  ${r.id}: per VIP: ${r.perVip.map((p) => `${p.vip} ${r.expectTo ? `moved ${ms(p.movedAfterMs)}, ` : ''}${p.probe ? `gap ${ms(p.probe.longestGapMs)}, ${p.probe.failed}/${p.probe.total} failed` : 'no probe'}`).join('; ')}`);
     for (const n of r.notes) lines.push(`  ${r.id}: ${n}`);
   }
   const probeFrom = results.find((r) => r.probe)?.probeFrom;
-  if (probeFrom) lines.push(`client: one request every 20 ms through the VIP from ${probeFrom}; VIP seen by polling \`ip addr\` on every LB every 50 ms`);
+  if (probeFrom) lines.push(`client: one request every 20 ms through ${results.some((r) => r.perVip.length > 1) ? 'each VIP' : 'the VIP'} from ${probeFrom}; VIP seen by polling \`ip addr\` on every LB every 50 ms${results.some((r) => r.perVip.length > 1) ? ' (moved = when the new holder had every VIP)' : ''}`);
   const failed = results.filter((r) => !r.ok).length;
   lines.push(failed === 0 ? `failover: all ${results.length} scenarios passed` : `failover: ${failed} of ${results.length} scenarios FAILED`);
   return lines.join('\n');

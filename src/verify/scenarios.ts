@@ -21,7 +21,8 @@ import {
 import { backendOf, evaluateHaupd, evaluateVip } from './checks.ts';
 import { CONTROL, addressesOn, haupdStatusOf, httpGets, sleep, within, type Cluster, type HaupdStatusDoc } from './cluster.ts';
 import type { FaultDriver } from './faults.ts';
-import { PROBE_COMMAND, parseProbeOutput, probeScript, probeStats, type ProbeStats } from './probe.ts';
+import { PROBE_COMMAND, describeFailures, mergeStats, parseProbeOutput, probeScript, probeStats, type ProbeStats } from './probe.ts';
+import { takeoverBackup, type MemberNow, type Takeover } from './takeover.ts';
 import { VipWatch } from './watch.ts';
 
 export type ScenarioId = 'planned-stop' | 'freeze' | 'link-down' | 'nginx-dies' | 'backend-dies' | 'recovery' | 'split-brain';
@@ -40,12 +41,15 @@ export interface ScenarioResult {
   id: ScenarioId;
   title: string;
   instance: string;
+  /** The instance's VIPs, space separated (every one is probed and watched). */
   vip: string;
+  /** Per VIP (several VIPs only): when it reached the expected holder, and its own probe figures. */
+  perVip: { vip: string; movedAfterMs: number | null; probe: ProbeStats | null }[];
   /** The LB the fault hit. */
   target: string;
   /** Where the expected new holder is; null when the VIP must stay. */
   expectTo: string | null;
-  /** ms from the fault until the VIP was seen on the expected holder (null: not seen / not expected). */
+  /** ms from the fault until EVERY VIP was seen on the expected holder (null: not seen / not expected). */
   vipMovedAfterMs: number | null;
   probe: ProbeStats | null;
   probeFrom: string;
@@ -79,7 +83,7 @@ export async function runFailover(cluster: Cluster, driver: FaultDriver, o: Fail
   const results: ScenarioResult[] = [];
   const ids: ScenarioId[] = ['planned-stop', 'freeze', 'link-down', 'nginx-dies', 'backend-dies', 'recovery', ...(o.splitBrain ? (['split-brain'] as const) : [])];
   for (const inst of cluster.inv.vrrp.instances) {
-    const vip = inst.vips[0]!.address;
+    const vip = inst.vips.map((v) => v.address).join(' ');
     let healthy = await waitHealthy(ctx, inst, HEALTH_TIMEOUT_MS);
     for (const id of ids.filter((x) => !o.only || o.only.includes(x))) {
       if (healthy !== null) {
@@ -103,44 +107,79 @@ export async function runFailover(cluster: Cluster, driver: FaultDriver, o: Fail
 }
 
 function skipped(id: ScenarioId, inst: VrrpInstance, vip: string, probeFrom: string, why: string): ScenarioResult {
-  return { id, title: SCENARIO_TITLES[id], instance: inst.name, vip, target: inst.master, expectTo: null, vipMovedAfterMs: null, probe: null, probeFrom, bound: { vipMs: null, gapMs: null, failedMax: null, basis: '' }, ok: false, reasons: [why], notes: [] };
+  return { id, title: SCENARIO_TITLES[id], instance: inst.name, vip, perVip: [], target: inst.master, expectTo: null, vipMovedAfterMs: null, probe: null, probeFrom, bound: { vipMs: null, gapMs: null, failedMax: null, basis: '' }, ok: false, reasons: [why], notes: [] };
 }
 
-const backupOf = (inst: VrrpInstance) => inst.backups[0]!;
+const vipsOf = (inst: VrrpInstance) => inst.vips.map((v) => v.address);
+
+/** haupd's view of every member now (effective priority, state); unknown for one that does not answer. */
+async function membersNow(ctx: Ctx, inst: VrrpInstance): Promise<Record<string, MemberNow>> {
+  const out: Record<string, MemberNow> = {};
+  await Promise.all(
+    inst.members.map(async (m) => {
+      const doc = await within(haupdStatusOf(ctx.cluster, m.host).catch(() => null), 8000, null);
+      const i = doc?.instances.find((x) => x.name === inst.name);
+      out[m.host] = i ? { effectivePriority: i.effectivePriority, state: i.state } : {};
+    }),
+  );
+  return out;
+}
+
+/** The backup that should take over from the master now (highest effective priority). */
+async function takeoverNow(ctx: Ctx, inst: VrrpInstance): Promise<Takeover | null> {
+  return takeoverBackup(inst, await membersNow(ctx, inst));
+}
+
+const noTakeover = (id: ScenarioId, inst: VrrpInstance, vip: string, ctx: Ctx) => skipped(id, inst, vip, ctx.probeHost, `no backup of ${inst.name} can take over from ${inst.master} (every other member is in Fault)`);
 
 async function mustExec(ctx: Ctx, host: string, cmd: string, timeoutMs = 30_000): Promise<void> {
   const r = await ctx.cluster.exec(host, cmd, { timeoutMs });
   if (r.code !== 0) throw new Error(`${host}: \`${cmd}\` exited ${r.code}: ${r.stderr.toString().trim()}`);
 }
 
-/** One measured scenario: probe + VIP watch around `inject`. */
+/** One probe loop through one VIP, running on the probe host until its stop file appears. */
+async function startProbe(ctx: Ctx, probeConn: Connection, vip: string, maxSeconds: number) {
+  const url = `http://${vip}:${ctx.cluster.inv.nginx.listen}/`;
+  const stopFile = `/tmp/.haup-probe-${randomBytes(4).toString('hex')}`;
+  const run = probeConn.exec(PROBE_COMMAND, { stdin: probeScript({ url, maxSeconds, stopFile }), timeoutMs: (maxSeconds + 15) * 1000 });
+  // The probe must be running before the fault: wait for its start marker (bounded).
+  for (let i = 0; i < 50; i++) {
+    const r = await within(probeConn.exec(`test -e ${stopFile}.started`, { timeoutMs: 3000 }), 3500, null);
+    if (r?.code === 0) break;
+    await sleep(100);
+  }
+  return {
+    vip,
+    async finish(): Promise<{ stats: ProbeStats; clean: boolean }> {
+      await within(probeConn.exec(`touch ${stopFile}`, { timeoutMs: 5000 }), 6000, null);
+      const out = await within(run, 20_000, null);
+      const parsed = out ? parseProbeOutput(out.stdout.toString()) : { samples: [], complete: false };
+      return { stats: probeStats(parsed.samples), clean: out !== null && parsed.complete };
+    },
+  };
+}
+
+/** One measured scenario: a probe through every VIP + a VIP watch around `inject`. */
 async function measure(
   ctx: Ctx,
   inst: VrrpInstance,
   vip: string,
-  s: { id: ScenarioId; target: string; expectTo: string | null; bound: Bound; inject: () => Promise<void>; windowMs: number; /** Must keep the VIP when expectTo is null. */ stays?: string },
+  s: { id: ScenarioId; target: string; expectTo: string | null; bound: Bound; inject: () => Promise<void>; windowMs: number; /** Must keep the VIPs when expectTo is null. */ stays?: string },
 ): Promise<ScenarioResult> {
   const { cluster } = ctx;
-  const url = `http://${vip}:${cluster.inv.nginx.listen}/`;
-  const stopFile = `/tmp/.haup-probe-${randomBytes(4).toString('hex')}`;
+  const vips = vipsOf(inst);
   const probeConn: Connection = ctx.probeHost === CONTROL ? cluster.local : await cluster.conn(ctx.probeHost);
   const maxSeconds = (WARMUP_MS + s.windowMs + TAIL_MS + 8000) / 1000;
-  const probe = probeConn.exec(PROBE_COMMAND, { stdin: probeScript({ url, maxSeconds, stopFile }), timeoutMs: (maxSeconds + 15) * 1000 });
-  const watch = new VipWatch(cluster, inst, vip).start();
-  // The probe must be running before the fault: wait for its start marker (bounded), then warm up.
-  const started = `${stopFile}.started`;
-  for (let i = 0; i < 50; i++) {
-    const r = await within(probeConn.exec(`test -e ${started}`, { timeoutMs: 3000 }), 3500, null);
-    if (r?.code === 0) break;
-    await sleep(100);
-  }
+  const probes = await Promise.all(vips.map((v) => startProbe(ctx, probeConn, v, maxSeconds)));
+  const watch = new VipWatch(cluster, inst, vips).start();
   await sleep(WARMUP_MS);
   watch.mark();
+  const faultEpochMs = Date.now();
   const injected = s.inject().then(
     () => null,
     (e: unknown) => errorText(e).message,
   );
-  // Wait for the expected move (or the whole window when the VIP must stay).
+  // Wait for the expected move of every VIP (or the whole window when the VIPs must stay).
   const deadline = s.windowMs;
   while (watch.now() < deadline) {
     if (s.expectTo && watch.firstHeld(s.expectTo) !== null) break;
@@ -149,18 +188,19 @@ async function measure(
   const injectError = await within(injected, 30_000, 'the fault command did not finish within 30 s');
   await sleep(TAIL_MS);
   await watch.stop();
-  await within(probeConn.exec(`touch ${stopFile}`, { timeoutMs: 5000 }), 6000, null);
-  const out = await within(probe, 20_000, null);
-  const parsed = out ? parseProbeOutput(out.stdout.toString()) : { samples: [], complete: false };
-  const stats = probeStats(parsed.samples);
+  const finished = await Promise.all(probes.map((p) => p.finish()));
+  const stats = mergeStats(finished.map((f) => f.stats));
+  const perVip = s.expectTo ? watch.heldPerVip(s.expectTo) : {};
 
   const r: ScenarioResult = {
     id: s.id,
     title: SCENARIO_TITLES[s.id],
     instance: inst.name,
     vip,
+    perVip: vips.length > 1 ? vips.map((v, i) => ({ vip: v, movedAfterMs: perVip[v] === undefined || perVip[v] === null ? null : Math.round(perVip[v]!), probe: finished[i]!.stats })) : [],
     target: s.target,
     expectTo: s.expectTo,
+    // A move is complete only when the new holder has every VIP.
     vipMovedAfterMs: s.expectTo ? watch.firstHeld(s.expectTo) : null,
     probe: stats,
     probeFrom: ctx.probeHost,
@@ -171,10 +211,15 @@ async function measure(
   };
   if (r.vipMovedAfterMs !== null) r.vipMovedAfterMs = Math.round(r.vipMovedAfterMs);
   if (injectError) r.reasons.push(`fault injection failed: ${injectError}`);
-  if (!out || !parsed.complete) r.reasons.push('the probe did not finish cleanly');
+  if (finished.some((f) => !f.clean)) r.reasons.push('the probe did not finish cleanly');
   if (stats.total === 0) r.reasons.push('the probe made no request');
   judge(r, watch, s.stays ?? s.target);
   r.ok = r.reasons.length === 0;
+  // Every failed request, so a failure can be read from a CI log alone.
+  for (const [i, f] of finished.entries()) {
+    if (f.stats.failed === 0) continue;
+    r.notes.push(`${f.stats.failed} failed ${f.stats.failed === 1 ? 'request' : 'requests'}${vips.length > 1 ? ` via ${vips[i]}` : ''} (start after the fault, curl exit/HTTP code): ${describeFailures(f.stats.failures, faultEpochMs)}`);
+  }
   return r;
 }
 
@@ -197,9 +242,13 @@ function judge(r: ScenarioResult, watch: VipWatch, holder: string): void {
   let movedAway: string | null = null;
   if (!r.expectTo) {
     const lost = watch.firstReleased(holder);
-    const others = watch.samples.filter((x) => x.t >= 0 && x.host !== holder && x.has === true).map((x) => x.host);
+    const others = watch.takers(holder);
     if (lost !== null) movedAway = `${holder} released it after ${Math.round(lost)} ms`;
-    else if (others.length > 0) movedAway = `${[...new Set(others)].join(', ')} took it`;
+    else if (others.length > 0) movedAway = `${others.join(', ')} took it`;
+  }
+  if (r.expectTo && r.perVip.length > 1 && r.vipMovedAfterMs === null) {
+    const missing = r.perVip.filter((p) => p.movedAfterMs === null).map((p) => p.vip);
+    if (missing.length < r.perVip.length) r.reasons.push(`${r.expectTo} never held every VIP at once (not seen with ${missing.join(', ')})`);
   }
   r.reasons.push(...judgeFigures(r, movedAway));
 }
@@ -245,7 +294,7 @@ async function waitHolder(ctx: Ctx, inst: VrrpInstance, host: string, timeoutMs:
   const m = inst.members.find((x) => x.host === host)!;
   while (Date.now() < end) {
     const a = await within(addressesOn(ctx.cluster, host, m.interface, 3000), 3500, null);
-    if (a?.includes(inst.vips[0]!.address)) return true;
+    if (a && vipsOf(inst).every((v) => a.includes(v))) return true;
     await sleep(200);
   }
   return false;
@@ -258,13 +307,17 @@ export function nginxCheckOf(checks: TrackCheck[], inst: VrrpInstance): TrackChe
   return checks.find((c) => inst.track.includes(c.name) && (c.builtin === 'nginx' || /nginx/.test(c.script)));
 }
 
-/** Pure: does a failing check move the VIP off the master? (weight 0 = Fault; else priorities.) */
-export function checkMovesVip(inst: VrrpInstance, check: TrackCheck): boolean {
+/**
+ * Pure: does a failing check move the VIP off the master? (weight 0 = Fault; else priorities.)
+ * `backupEffective`: the takeover backup's effective priority as haupd reports it (its own
+ * tracked weights applied); without it, its configured priority (+ a positive weight).
+ */
+export function checkMovesVip(inst: VrrpInstance, check: TrackCheck, backupEffective?: number): boolean {
   if (check.weight === 0) return true;
   const m = masterPriority(inst);
   const b = backupPriority(inst);
   const failingMaster = check.weight > 0 ? m : Math.max(1, m + check.weight);
-  const healthyBackup = check.weight > 0 ? Math.min(254, b + check.weight) : b;
+  const healthyBackup = backupEffective ?? (check.weight > 0 ? Math.min(254, b + check.weight) : b);
   return failingMaster < healthyBackup;
 }
 
@@ -273,28 +326,33 @@ type Runner = (ctx: Ctx, inst: VrrpInstance, vip: string) => Promise<ScenarioRes
 const SCENARIOS: Record<ScenarioId, Runner> = {
   'planned-stop': async (ctx, inst, vip) => {
     const M = inst.master;
-    const bound = plannedStopBound(inst);
+    const B = await takeoverNow(ctx, inst);
+    if (!B) return noTakeover('planned-stop', inst, vip, ctx);
+    const bound = plannedStopBound(inst, B.priority);
     const r = await measure(ctx, inst, vip, {
       id: 'planned-stop',
       target: M,
-      expectTo: backupOf(inst),
+      expectTo: B.host,
       bound,
       windowMs: bound.vipMs! * 2,
       inject: () => mustExec(ctx, M, 'systemctl stop haupd.service'),
     });
+    if (inst.backups.length > 1) r.notes.push(B.why);
     await restoreMaster(ctx, inst);
     return r;
   },
 
   freeze: async (ctx, inst, vip) => {
     const M = inst.master;
-    const bound = hardFailureBound(inst);
+    const B = await takeoverNow(ctx, inst);
+    if (!B) return noTakeover('freeze', inst, vip, ctx);
+    const bound = hardFailureBound(inst, B.priority);
     let frozen = false;
     try {
       const r = await measure(ctx, inst, vip, {
         id: 'freeze',
         target: M,
-        expectTo: backupOf(inst),
+        expectTo: B.host,
         bound,
         windowMs: bound.vipMs! * 2,
         inject: async () => {
@@ -303,6 +361,7 @@ const SCENARIOS: Record<ScenarioId, Runner> = {
         },
       });
       r.notes.push(`a frozen haupd cannot release: ${M} keeps its copy of the VIP until it is thawed`);
+      if (inst.backups.length > 1) r.notes.push(B.why);
       return r;
     } finally {
       if (frozen) await ctx.driver.thawHaupd(M);
@@ -312,15 +371,17 @@ const SCENARIOS: Record<ScenarioId, Runner> = {
   'link-down': async (ctx, inst, vip) => {
     const M = inst.master;
     const iface = ctx.cluster.interfaceOf(inst, M);
-    const bound = hardFailureBound(inst);
+    const B = await takeoverNow(ctx, inst);
+    if (!B) return noTakeover('link-down', inst, vip, ctx);
+    const bound = hardFailureBound(inst, B.priority);
     const windowMs = bound.vipMs! * 2;
     const downFor = Math.ceil((WARMUP_MS + windowMs + TAIL_MS) / 1000) + 2;
     let down = false;
     try {
-      return await measure(ctx, inst, vip, {
+      const r = await measure(ctx, inst, vip, {
         id: 'link-down',
         target: M,
-        expectTo: backupOf(inst),
+        expectTo: B.host,
         bound,
         windowMs,
         inject: async () => {
@@ -328,6 +389,8 @@ const SCENARIOS: Record<ScenarioId, Runner> = {
           down = true;
         },
       });
+      if (inst.backups.length > 1) r.notes.push(B.why);
+      return r;
     } finally {
       if (down) {
         await ctx.driver.linkUp(M, iface);
@@ -342,19 +405,23 @@ const SCENARIOS: Record<ScenarioId, Runner> = {
     const M = inst.master;
     const check = nginxCheckOf(ctx.cluster.inv.vrrp.checks, inst);
     if (!check) return skipped('nginx-dies', inst, vip, ctx.probeHost, `${inst.name} tracks no nginx check: nginx dying on ${M} would leave the VIP on a dead LB`);
-    if (!checkMovesVip(inst, check)) {
-      return skipped('nginx-dies', inst, vip, ctx.probeHost, `check ${check.name} (weight ${check.weight}) cannot move the VIP: ${M} at ${masterPriority(inst)}${check.weight > 0 ? '' : check.weight} stays above ${backupOf(inst)}`);
+    const B = await takeoverNow(ctx, inst);
+    if (!B) return noTakeover('nginx-dies', inst, vip, ctx);
+    if (!checkMovesVip(inst, check, B.priority)) {
+      return skipped('nginx-dies', inst, vip, ctx.probeHost, `check ${check.name} (weight ${check.weight}) cannot move the VIP: ${M} at ${masterPriority(inst)}${check.weight > 0 ? '' : check.weight} stays above ${B.host} at ${B.priority}`);
     }
-    const bound = nginxFailureBound(inst, check);
+    const bound = nginxFailureBound(inst, check, B.priority);
     try {
-      return await measure(ctx, inst, vip, {
+      const r = await measure(ctx, inst, vip, {
         id: 'nginx-dies',
         target: M,
-        expectTo: backupOf(inst),
+        expectTo: B.host,
         bound,
         windowMs: bound.vipMs! * 2,
         inject: () => mustExec(ctx, M, 'systemctl kill --signal=SIGKILL nginx.service'),
       });
+      if (inst.backups.length > 1) r.notes.push(B.why);
+      return r;
     } finally {
       await mustExec(ctx, M, 'systemctl reset-failed nginx.service 2>/dev/null; systemctl start nginx.service');
     }
@@ -386,8 +453,10 @@ const SCENARIOS: Record<ScenarioId, Runner> = {
 
   recovery: async (ctx, inst, vip) => {
     const M = inst.master;
-    const B = backupOf(inst);
-    // Setup (not measured): the master's haupd is stopped and the backup holds the VIP.
+    const next = await takeoverNow(ctx, inst);
+    if (!next) return noTakeover('recovery', inst, vip, ctx);
+    const B = next.host;
+    // Setup (not measured): the master's haupd is stopped and the takeover backup holds the VIPs.
     await mustExec(ctx, M, 'systemctl stop haupd.service');
     if (!(await waitHolder(ctx, inst, B, 15_000))) {
       await mustExec(ctx, M, 'systemctl start haupd.service');
@@ -413,10 +482,12 @@ const SCENARIOS: Record<ScenarioId, Runner> = {
 
   'split-brain': async (ctx, inst, vip) => {
     const M = inst.master;
-    const B = backupOf(inst);
-    const b = splitBrainBound(inst);
+    const next = await takeoverNow(ctx, inst);
+    if (!next) return noTakeover('split-brain', inst, vip, ctx);
+    const B = next.host;
+    const b = splitBrainBound(inst, next.priority);
     const bound: Bound = { vipMs: b.healMs, gapMs: null, failedMax: null, basis: `dual master within ${b.dualMs} ms, single again within ${b.healMs} ms of the heal` };
-    const watch = new VipWatch(ctx.cluster, inst, vip).start();
+    const watch = new VipWatch(ctx.cluster, inst, vipsOf(inst)).start();
     await sleep(300);
     watch.mark();
     const r = skipped('split-brain', inst, vip, ctx.probeHost, '');

@@ -2,6 +2,8 @@
 // per LB in flight at most, so an LB whose link is down never piles up stuck SSH channels).
 // Times are ms relative to the caller's t0 (the fault), taken when the answer arrived: a move is
 // reported no earlier than it happened, at most one poll round trip late.
+// Every VIP of the instance is watched: a move is complete only when the new holder has ALL of
+// them (one `ip addr` answer shows them all at once); per-VIP times are there for the report.
 import { performance } from 'node:perf_hooks';
 import type { VrrpInstance } from '../inventory/model.ts';
 import { addressesOn, sleep, within, type Cluster } from './cluster.ts';
@@ -12,8 +14,8 @@ const POLL_TIMEOUT_MS = 1500;
 export interface VipSample {
   t: number;
   host: string;
-  /** null: the LB did not answer in time. */
-  has: boolean | null;
+  /** The watched VIPs the LB holds; null: it did not answer in time. */
+  held: string[] | null;
 }
 
 export class VipWatch {
@@ -25,7 +27,7 @@ export class VipWatch {
   constructor(
     private readonly cluster: Cluster,
     private readonly inst: VrrpInstance,
-    private readonly vip: string,
+    readonly vips: string[],
   ) {}
 
   start(): this {
@@ -60,7 +62,7 @@ export class VipWatch {
         });
         addrs = await within(req, POLL_TIMEOUT_MS, null);
       } else await within(pending, POLL_MS, null);
-      this.samples.push({ t: performance.now() - this.t0, host, has: addrs === null ? null : addrs.includes(this.vip) });
+      this.samples.push({ t: performance.now() - this.t0, host, held: addrs === null ? null : this.vips.filter((v) => addrs!.includes(v)) });
       const left = POLL_MS - (performance.now() - started);
       if (left > 0) await sleep(left);
     }
@@ -71,42 +73,54 @@ export class VipWatch {
     await within(Promise.all(this.loops), 3000, []);
   }
 
-  /** First time at or after `after` the host was seen holding the VIP. */
-  firstHeld(host: string, after = 0): number | null {
-    return this.samples.find((s) => s.host === host && s.t >= after && s.has === true)?.t ?? null;
+  /** First time at or after `after` the host was seen holding every one of `vips` (default: all watched). */
+  firstHeld(host: string, after = 0, vips: string[] = this.vips): number | null {
+    return this.samples.find((s) => s.host === host && s.t >= after && s.held !== null && vips.every((v) => s.held!.includes(v)))?.t ?? null;
   }
 
-  /** First time at or after `after` the host was seen NOT holding it (answered without it). */
-  firstReleased(host: string, after = 0): number | null {
-    return this.samples.find((s) => s.host === host && s.t >= after && s.has === false)?.t ?? null;
+  /** First time at or after `after` the host answered without one of `vips` (default: all watched). */
+  firstReleased(host: string, after = 0, vips: string[] = this.vips): number | null {
+    return this.samples.find((s) => s.host === host && s.t >= after && s.held !== null && vips.some((v) => !s.held!.includes(v)))?.t ?? null;
+  }
+
+  /** Per VIP: first time at or after `after` the host was seen holding it. */
+  heldPerVip(host: string, after = 0): Record<string, number | null> {
+    return Object.fromEntries(this.vips.map((v) => [v, this.firstHeld(host, after, [v])]));
+  }
+
+  /** Hosts other than `except` seen holding any watched VIP at or after `after`. */
+  takers(except: string, after = 0): string[] {
+    return [...new Set(this.samples.filter((s) => s.t >= after && s.host !== except && (s.held?.length ?? 0) > 0).map((s) => s.host))];
   }
 
   /** Latest known answer per host. */
-  latest(): Map<string, boolean | null> {
-    const m = new Map<string, boolean | null>();
-    for (const s of this.samples) m.set(s.host, s.has);
+  latest(): Map<string, string[] | null> {
+    const m = new Map<string, string[] | null>();
+    for (const s of this.samples) m.set(s.host, s.held);
     return m;
   }
 
-  /** First time at or after `after` when every member had answered and more than one held the VIP. */
+  /** First time at or after `after` when some VIP was held by more than one member (latest answers). */
   firstDual(after = 0): number | null {
-    const last = new Map<string, boolean | null>();
+    const last = new Map<string, string[] | null>();
     for (const s of this.samples) {
-      last.set(s.host, s.has);
+      last.set(s.host, s.held);
       if (s.t < after) continue;
-      if ([...last.values()].filter((v) => v === true).length > 1) return s.t;
+      if (this.vips.some((v) => [...last.values()].filter((h) => h?.includes(v)).length > 1)) return s.t;
     }
     return null;
   }
 
-  /** First time at or after `after` when exactly one member held it and the others answered without it. */
+  /** First time at or after `after` when every member had answered, one held every VIP and the others none. */
   firstSingle(after = 0): number | null {
-    const last = new Map<string, boolean | null>();
+    const last = new Map<string, string[] | null>();
     for (const s of this.samples) {
-      last.set(s.host, s.has);
+      last.set(s.host, s.held);
       if (s.t < after || last.size < this.inst.members.length) continue;
       const vals = [...last.values()];
-      if (vals.filter((v) => v === true).length === 1 && vals.every((v) => v !== null)) return s.t;
+      if (vals.some((h) => h === null)) continue;
+      const holders = vals.filter((h) => h!.length > 0);
+      if (holders.length === 1 && holders[0]!.length === this.vips.length) return s.t;
     }
     return null;
   }

@@ -87,7 +87,7 @@ test('nginx check moves the VIP only when the failing master drops below the bac
 });
 
 test('verdict: move within the bound, failed and gap within theirs, a VIP that must stay stays', () => {
-  const probe = { total: 100, failed: 0, longestGapMs: 40, firstFailMs: null, lastFailMs: null, failCodes: {}, windowMs: 2000 };
+  const probe = { total: 100, failed: 0, longestGapMs: 40, firstFailMs: null, lastFailMs: null, failCodes: {}, windowMs: 2000, failures: [] };
   const bound = { vipMs: 4359, gapMs: 4609, failedMax: null, basis: '' };
   assert.deepEqual(judgeFigures({ expectTo: 'lb6', vipMovedAfterMs: 3650, probe, bound }, null), []);
   assert.deepEqual(judgeFigures({ expectTo: 'lb6', vipMovedAfterMs: 4400, probe, bound }, null), ['the VIP reached lb6 after 4400 ms, bound 4359 ms']);

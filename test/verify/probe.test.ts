@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PROBE_COMMAND, parseProbeOutput, probeScript, probeStats, type ProbeSample } from '../../src/verify/probe.ts';
+import { PROBE_COMMAND, describeFailures, mergeStats, parseProbeOutput, probeScript, probeStats, type ProbeSample } from '../../src/verify/probe.ts';
 
-const at = (ms: number, ok = true): ProbeSample => ({ startMs: 1000 + ms, ok, code: ok ? 200 : 0, durationMs: 2 });
+const at = (ms: number, ok = true): ProbeSample => ({ startMs: 1000 + ms, ok, code: ok ? 200 : 0, durationMs: 2, curlExit: ok ? 0 : 7 });
 const every20 = (from: number, to: number, ok = true) => Array.from({ length: (to - from) / 20 }, (_, i) => at(from + i * 20, ok));
 
 test('script: a background request every 20 ms, bounded by time and a stop file, one line per request', () => {
@@ -10,10 +10,11 @@ test('script: a background request every 20 ms, bounded by time and a stop file,
   const request = "curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time 1 http://198.18.0.3:80/";
   // bash: fork-free clock, starts on a 20 ms grid
   assert.ok(s.includes(`tick; next=$now; end=$(( now + 12500000 ))`), s);
-  assert.ok(s.includes(`    ( r=$(${request}); echo "@p \${now}000 $r" ) &\n    next=$(( next + 20000 ));`), s);
+  // curl's exit code ($?) last: what a failed request was (7 refused, 28 timeout, 56 reset)
+  assert.ok(s.includes(`    ( r=$(${request}); echo "@p \${now}000 $r $?" ) &\n    next=$(( next + 20000 ));`), s);
   // sh: date per request, fixed sleep
   assert.ok(s.includes('end=$(( $(date +%s%N) + 12500000000 ))'), s);
-  assert.ok(s.includes(`    ( r=$(${request}); echo "@p $now $r" ) &\n    sleep 0.020\n`), s);
+  assert.ok(s.includes(`    ( r=$(${request}); echo "@p $now $r $?" ) &\n    sleep 0.020\n`), s);
   assert.match(s, /while \[ ! -e \/tmp\/\.p1 \]/);
   assert.match(s, /: > \/tmp\/\.p1\.started\n/);
   assert.match(s, /wait\nrm -f \/tmp\/\.p1 \/tmp\/\.p1\.started\necho "@p end"$/);
@@ -56,10 +57,32 @@ test('stats: failures at the end count as a gap up to the last request; none suc
   assert.deepEqual([none.failed, none.longestGapMs], [15, 280]);
   const lead = probeStats([...every20(0, 100, false), ...every20(100, 200)]);
   assert.equal(lead.longestGapMs, 100);
-  assert.deepEqual(probeStats([]), { total: 0, failed: 0, longestGapMs: 0, firstFailMs: null, lastFailMs: null, failCodes: {}, windowMs: 0 });
+  assert.deepEqual(probeStats([]), { total: 0, failed: 0, longestGapMs: 0, firstFailMs: null, lastFailMs: null, failCodes: {}, windowMs: 0, failures: [] });
 });
 
 test('stats: out-of-order completion does not matter (samples are sorted by start)', () => {
   const s = probeStats(parseProbeOutput(['@p 60000000 200 0.1', '@p 20000000 200 0.9', '@p 40000000 000 1.0', '@p end'].join('\n')).samples);
   assert.deepEqual([s.total, s.failed, s.longestGapMs], [3, 1, 40]);
+});
+
+test('every failed request is kept: start, HTTP code, curl exit; the report gives offsets from the fault', () => {
+  const p = parseProbeOutput(['@p 1700000000000000000 200 0.004 0', '@p 1700000000020000000 000 0.001 7', '@p 1700000000040000000 000 1.001 28', '@p 1700000000060000000 502 0.010 0', '@p 1700000000080000000 200 0.003', '@p end'].join('\n'));
+  assert.deepEqual(p.samples.map((x) => x.curlExit), [0, 7, 28, 0, null]);
+  const s = probeStats(p.samples);
+  assert.deepEqual(s.failures, [
+    { startMs: 1700000000020, code: 0, curlExit: 7, durationMs: 1 },
+    { startMs: 1700000000040, code: 0, curlExit: 28, durationMs: 1001 },
+    { startMs: 1700000000060, code: 502, curlExit: 0, durationMs: 10 },
+  ]);
+  assert.equal(describeFailures(s.failures, 1700000000030), '-10 ms curl 7/000, +10 ms curl 28/000, +30 ms curl 0/502');
+});
+
+test('several VIPs: probes merged (counts summed, the longest gap of any, failures in time order)', () => {
+  const a = probeStats([...every20(0, 200), ...every20(200, 260, false), ...every20(260, 400)]);
+  const b = probeStats(every20(10, 410));
+  const m = mergeStats([a, b]);
+  assert.deepEqual([m.total, m.failed, m.longestGapMs, m.firstFailMs, m.lastFailMs], [a.total + b.total, 3, a.longestGapMs, 200, 240]);
+  assert.deepEqual(m.failCodes, { '000': 3 });
+  assert.deepEqual(m.failures.map((f) => f.startMs), [1200, 1220, 1240]);
+  assert.equal(mergeStats([a]), a);
 });

@@ -6,10 +6,10 @@ import { renderStatus, statusRows } from '../../src/cli/status.ts';
 import type { HaupdStatusDoc } from '../../src/verify/cluster.ts';
 import { labInventory } from './fixture.ts';
 
-const probe = (failed: number, total: number, gap: number) => ({ total, failed, longestGapMs: gap, firstFailMs: null, lastFailMs: null, failCodes: {}, windowMs: 0 });
+const probe = (failed: number, total: number, gap: number) => ({ total, failed, longestGapMs: gap, firstFailMs: null, lastFailMs: null, failCodes: {}, windowMs: 0, failures: [] });
 
 function result(over: Partial<ScenarioResult>): ScenarioResult {
-  return { id: 'freeze', title: '', instance: 'VI_1', vip: '198.18.0.3', target: 'lb5', expectTo: 'lb6', vipMovedAfterMs: 3590, probe: probe(0, 310, 42), probeFrom: 'client', bound: { vipMs: 4359, gapMs: 4609, failedMax: null, basis: '' }, ok: true, reasons: [], notes: [], ...over };
+  return { id: 'freeze', title: '', instance: 'VI_1', vip: '198.18.0.3', target: 'lb5', expectTo: 'lb6', vipMovedAfterMs: 3590, probe: probe(0, 310, 42), probeFrom: 'client', bound: { vipMs: 4359, gapMs: 4609, failedMax: null, basis: '' }, ok: true, reasons: [], notes: [], perVip: [], ...over };
 }
 
 test('checks: one line per check with its evidence, then the summary', () => {

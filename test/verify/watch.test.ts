@@ -2,13 +2,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { VipWatch } from '../../src/verify/watch.ts';
 import type { Cluster } from '../../src/verify/cluster.ts';
-import { labInventory } from './fixture.ts';
+import { labInventory, LINES } from './fixture.ts';
 
-// The timeline queries only (no polling): samples pushed by hand.
-async function watchWith(samples: [number, string, boolean | null][]): Promise<VipWatch> {
-  const inst = (await labInventory()).vrrp.instances[0]!;
-  const w = new VipWatch({} as Cluster, inst, '198.18.0.3');
-  for (const [t, host, has] of samples) w.samples.push({ t, host, has });
+const V = '198.18.0.3';
+const W = '198.18.0.4';
+
+// The timeline queries only (no polling): samples pushed by hand. `true` = holds every VIP, `false` none.
+async function watchWith(samples: [number, string, boolean | string[] | null][], vips = [V]): Promise<VipWatch> {
+  const inst = (await labInventory({ inst: LINES.inst!.replace('vips: [198.18.0.3/24]', `vips: [${vips.map((v) => `${v}/24`).join(', ')}]`) })).vrrp.instances[0]!;
+  const w = new VipWatch({} as Cluster, inst, vips);
+  for (const [t, host, has] of samples) w.samples.push({ t, host, held: has === null ? null : has === true ? vips : has === false ? [] : has });
   return w;
 }
 
@@ -26,7 +29,9 @@ test('first held / released at or after a time; unanswered polls (null) count as
   assert.equal(w.firstHeld('lb5'), null);
   assert.equal(w.firstHeld('lb5', -200), -100);
   assert.equal(w.firstReleased('lb5'), 3700);
-  assert.deepEqual([...w.latest()], [['lb5', false], ['lb6', true]]);
+  assert.deepEqual([...w.latest()], [['lb5', []], ['lb6', [V]]]);
+  assert.deepEqual(w.takers('lb5'), ['lb6']);
+  assert.deepEqual(w.takers('lb6'), []);
 });
 
 test('dual holder: both seen holding (latest answers); single: exactly one holds and every member answered', async () => {
@@ -42,4 +47,29 @@ test('dual holder: both seen holding (latest answers); single: exactly one holds
   assert.equal(w.firstSingle(), 10);
   // after the heal at 4000: lb5's poll timed out at 5000 (unknown), then it answered without the VIP
   assert.equal(w.firstSingle(4000), 5050);
+});
+
+test('several VIPs: a move is complete only when the new holder has all of them; per-VIP times; partial holders', async () => {
+  const w = await watchWith(
+    [
+      [-50, 'lb5', true],
+      [-40, 'lb6', false],
+      [3500, 'lb6', [W]],
+      [3510, 'lb5', [V]],
+      [3550, 'lb6', [V, W]],
+      [3560, 'lb5', false],
+    ],
+    [V, W],
+  );
+  assert.equal(w.firstHeld('lb6'), 3550);
+  assert.deepEqual(w.heldPerVip('lb6'), { [V]: 3550, [W]: 3500 });
+  // lb5 lost one of its VIPs at 3510: released (a VIP that had to stay did not)
+  assert.equal(w.firstReleased('lb5'), 3510);
+  // lb6 took W while lb5's latest answer still had both: W held twice
+  assert.equal(w.firstDual(), 3500);
+  assert.equal(w.firstDual(3510), 3550);
+  // lb5 with V and lb6 with W (3510), or both holding V (3550), is not "single": only at 3560
+  assert.equal(w.firstSingle(0), 3560);
+  const split = await watchWith([[0, 'lb5', [V]], [10, 'lb6', [W]]], [V, W]);
+  assert.deepEqual([split.firstDual(), split.firstSingle()], [null, null]);
 });
