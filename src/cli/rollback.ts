@@ -155,8 +155,8 @@ export async function rollback(file: string, o: RollbackCliOptions = {}): Promis
 
     const rollbackId = newDeployId();
     const outcomes: HostOutcome[] = [];
-    // Said for the deploys undone now (older ones only matter to --list).
-    const undoneNotes = journalNotes.filter((n) => n.deployId >= target);
+    // Said for the deploys undone now (the others only matter to --list).
+    const undoneNotes = journalNotes.filter((n) => plans.some((p) => p.host === n.host && p.undo.includes(n.deployId)));
     for (const n of undoneNotes) log.write(`journal: ${n.text}\n`);
     log.write(`rolling back to the state before ${target}${drift.length ? ` (--force: overwriting ${drift.length} changed ${drift.length === 1 ? 'file' : 'files'})` : ''}\n`);
     for (const p of plans) {
