@@ -21,6 +21,7 @@ import { defaultJournalDir, REMOTE_JOURNAL_ROOT } from '../engine/journal.ts';
 import { deployIds, describeDrift, latestActive, listDeploys, planHostRollback, type HostJournals, type HostRollbackPlan, type ServiceFiles } from '../rollback/plan.ts';
 import { Cluster } from '../verify/cluster.ts';
 import { table } from '../verify/report.ts';
+import { waitSettled } from '../verify/settle.ts';
 import { verifyCluster, type VerifyResult } from './verify.ts';
 import { newDeployId } from '../engine/deploy-id.ts';
 
@@ -28,6 +29,9 @@ export const SERVICE_FILES: ServiceFiles[] = [
   { service: 'nginx', restart: [], reload: [NGINX_ROOT] },
   { service: 'haupd.service', restart: [HAUPD_ROOT, HAUPD_UNIT], reload: [HAUPD_ETC] },
 ];
+
+/** How long the final verify waits for restarted services to agree again. */
+const SETTLE_MS = 60_000;
 
 export interface RollbackCliOptions {
   to?: string;
@@ -177,6 +181,11 @@ export async function rollback(file: string, o: RollbackCliOptions = {}): Promis
     const remains = journals.some((j) => inv.lb.some((l) => l.name === j.host) && j.deploys.some((d) => d.record.deployId < target && d.rolledBack === null));
     if (ok && o.verify !== false) {
       if (remains) {
+        // Services the rollback restarted need a moment to agree again (bounded wait, then verify).
+        if (plans.some((p) => p.services.length > 0 || p.stopFirst.length > 0)) {
+          const s = await waitSettled(cluster, SETTLE_MS);
+          log.write(s === null ? `\nthe cluster did not settle within ${SETTLE_MS / 1000} s; verify reports its state now\n` : s > 0 ? `\nsettled after ${s} s\n` : '');
+        }
         log.write('\nverify:\n');
         verifyResult = await verifyCluster(cluster, { json: false, out: log });
       } else log.write('verify skipped: no earlier deploy is in force on the LBs (the first deploy was undone)\n');

@@ -97,3 +97,15 @@ export function recoveryBound(inst: VrrpInstance, guard?: PartitionGuard): Bound
 export function splitBrainBound(inst: VrrpInstance, takeoverPriority = backupPriority(inst)): { dualMs: number; healMs: number } {
   return { dualMs: r(masterDownMs(inst, takeoverPriority) + MARGIN_MS), healMs: r(3 * inst.advertIntCs * 10 + MARGIN_MS) };
 }
+
+/**
+ * The recovery bound once haupd's own start time is known (ms from `systemctl start` to the
+ * daemon's startedAt, on the LB's clock): a start slower than STARTUP_MS moves the VIP bound by
+ * the excess, said in the basis. Everything else (Master_Down, margin, 0 failed) is unchanged.
+ */
+export function recoveryBoundWithStart(b: Bound, startMs: number | null): Bound {
+  // Beyond a minute it is not a slow start but clocks that disagree: keep the bound.
+  if (b.vipMs === null || startMs === null || startMs <= STARTUP_MS || startMs > 60_000) return b;
+  const extra = r(startMs - STARTUP_MS);
+  return { ...b, vipMs: b.vipMs + extra, basis: `${b.basis}; haupd took ${s(startMs)} to start (measured), ${s(extra)} over the ${s(STARTUP_MS)} allowed` };
+}

@@ -137,18 +137,18 @@ export async function runChecks(cluster: Cluster): Promise<CheckResult[]> {
   for (const inst of inv.vrrp.instances) {
     for (const vip of inst.vips) {
       const url = `http://${vip.address}:${inv.nginx.listen}/`;
-      const results = await Promise.all(
-        sources.map(async (src) => {
-          const name = `http via ${vip.address} from ${src}`;
-          try {
-            const conn = src === CONTROL ? cluster.local : await cluster.conn(src);
-            return evaluateHttp(name, await httpGets(conn, url, count), inv.web, inv.nginx.testPage);
-          } catch (e) {
-            return { kind: 'http', name, ok: false, evidence: errText(e) };
-          }
-        }),
-      );
-      out.push(...results);
+      // One source after the other: run at once, two sources share nginx's strict round robin
+      // and one of them can get the same web every time (interleaved requests), which would
+      // read as "never reached web8" — a failure that depends only on timing.
+      for (const src of sources) {
+        const name = `http via ${vip.address} from ${src}`;
+        try {
+          const conn = src === CONTROL ? cluster.local : await cluster.conn(src);
+          out.push(evaluateHttp(name, await httpGets(conn, url, count), inv.web, inv.nginx.testPage));
+        } catch (e) {
+          out.push({ kind: 'http', name, ok: false, evidence: errText(e) });
+        }
+      }
     }
   }
   return out;

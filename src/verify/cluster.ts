@@ -76,6 +76,37 @@ export async function addressesOn(cluster: Cluster, lb: string, iface: string, t
   return parseIpAddrJson(r.stdout.toString());
 }
 
+/**
+ * The addresses on IF and the LB's clock right after reading them (ms since the epoch): the
+ * watch times a change by when the LB saw it, not by when the SSH answer arrived (on a loaded
+ * machine the round trip alone can be hundreds of ms).
+ */
+export async function addressesAt(cluster: Cluster, lb: string, iface: string, timeoutMs = 5000): Promise<{ addrs: string[]; atEpochMs: number | null }> {
+  const r = await cluster.exec(lb, `ip -j -4 addr show dev ${shq(iface)} && echo && date +%s%N`, { timeoutMs });
+  if (r.code !== 0) throw new HostError(lb, `ip addr show dev ${iface} failed: ${r.stderr.toString().trim()}`);
+  return parseAddressesAt(r.stdout.toString());
+}
+
+/** Pure: `ip -j` JSON, then the epoch in ns on the last line. */
+export function parseAddressesAt(text: string): { addrs: string[]; atEpochMs: number | null } {
+  const lines = text.trimEnd().split('\n');
+  const last = lines[lines.length - 1]?.trim() ?? '';
+  const at = /^\d{19}$/.test(last) ? Number(BigInt(last) / 1000n) / 1000 : null;
+  return { addrs: parseIpAddrJson((at === null ? lines : lines.slice(0, -1)).join('\n').trim()), atEpochMs: at };
+}
+
+/**
+ * Pure: when (performance.now() time) an answer reflects, given the LB's own clock reading.
+ * The LB's time is used when it falls inside [sent, arrived] (same clock, as in the lab, or
+ * synchronised ones); otherwise the clocks disagree and the arrival time is used (never early).
+ */
+export function observedAt(sentPerf: number, arrivedPerf: number, remoteEpochMs: number | null, epochMinusPerf: number, slackMs = 5): number {
+  if (remoteEpochMs === null) return arrivedPerf;
+  const remotePerf = remoteEpochMs - epochMinusPerf;
+  if (remotePerf < sentPerf - slackMs || remotePerf > arrivedPerf + slackMs) return arrivedPerf;
+  return Math.min(Math.max(remotePerf, sentPerf), arrivedPerf);
+}
+
 /** haupd's status JSON from the LB (its own client reads the status socket). */
 export async function haupdStatusOf(cluster: Cluster, lb: string): Promise<HaupdStatusDoc> {
   const sock = cluster.inv.haupd.statusSocket;

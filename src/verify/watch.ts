@@ -1,12 +1,14 @@
 // VIP polling during a scenario: every member LB is asked `ip -j addr` every POLL_MS (one request
 // per LB in flight at most, so an LB whose link is down never piles up stuck SSH channels).
-// Times are ms relative to the caller's t0 (the fault), taken when the answer arrived: a move is
-// reported no earlier than it happened, at most one poll round trip late.
+// Times are ms relative to the caller's t0 (the fault), taken from the LB's clock right after
+// `ip` read the addresses when that clock agrees with ours (the lab: one kernel clock), else when
+// the answer arrived: a move is reported no earlier than it happened, and the SSH round trip of a
+// loaded machine no longer adds to it.
 // Every VIP of the instance is watched: a move is complete only when the new holder has ALL of
 // them (one `ip addr` answer shows them all at once); per-VIP times are there for the report.
 import { performance } from 'node:perf_hooks';
 import type { VrrpInstance } from '../inventory/model.ts';
-import { addressesOn, sleep, within, type Cluster } from './cluster.ts';
+import { addressesAt, observedAt, sleep, within, type Cluster } from './cluster.ts';
 
 export const POLL_MS = 50;
 const POLL_TIMEOUT_MS = 1500;
@@ -53,16 +55,19 @@ export class VipWatch {
     let pending: Promise<unknown> | null = null;
     while (this.running) {
       const started = performance.now();
-      let addrs: string[] | null = null;
+      let got: { addrs: string[]; atEpochMs: number | null } | null = null;
       if (!pending) {
-        const req = addressesOn(this.cluster, host, iface, POLL_TIMEOUT_MS).catch(() => null);
+        const req = addressesAt(this.cluster, host, iface, POLL_TIMEOUT_MS).catch(() => null);
         pending = req;
         void req.finally(() => {
           if (pending === req) pending = null;
         });
-        addrs = await within(req, POLL_TIMEOUT_MS, null);
+        got = await within(req, POLL_TIMEOUT_MS, null);
       } else await within(pending, POLL_MS, null);
-      this.samples.push({ t: performance.now() - this.t0, host, held: addrs === null ? null : this.vips.filter((v) => addrs!.includes(v)) });
+      const arrived = performance.now();
+      // Timed by the LB's clock when it agrees with ours (see observedAt), not by the SSH answer.
+      const at = got ? observedAt(started, arrived, got.atEpochMs, Date.now() - arrived) : arrived;
+      this.samples.push({ t: at - this.t0, host, held: got === null ? null : this.vips.filter((v) => got!.addrs.includes(v)) });
       const left = POLL_MS - (performance.now() - started);
       if (left > 0) await sleep(left);
     }
@@ -93,17 +98,22 @@ export class VipWatch {
     return [...new Set(this.samples.filter((s) => s.t >= after && s.host !== except && (s.held?.length ?? 0) > 0).map((s) => s.host))];
   }
 
+  /** Samples by time (hosts' answers are timed by the LB and may arrive out of order). */
+  private ordered(): VipSample[] {
+    return [...this.samples].sort((a, b) => a.t - b.t);
+  }
+
   /** Latest known answer per host. */
   latest(): Map<string, string[] | null> {
     const m = new Map<string, string[] | null>();
-    for (const s of this.samples) m.set(s.host, s.held);
+    for (const s of this.ordered()) m.set(s.host, s.held);
     return m;
   }
 
   /** First time at or after `after` when some VIP was held by more than one member (latest answers). */
   firstDual(after = 0): number | null {
     const last = new Map<string, string[] | null>();
-    for (const s of this.samples) {
+    for (const s of this.ordered()) {
       last.set(s.host, s.held);
       if (s.t < after) continue;
       if (this.vips.some((v) => [...last.values()].filter((h) => h?.includes(v)).length > 1)) return s.t;
@@ -114,7 +124,7 @@ export class VipWatch {
   /** First time at or after `after` when every member had answered, one held every VIP and the others none. */
   firstSingle(after = 0): number | null {
     const last = new Map<string, string[] | null>();
-    for (const s of this.samples) {
+    for (const s of this.ordered()) {
       last.set(s.host, s.held);
       if (s.t < after || last.size < this.inst.members.length) continue;
       const vals = [...last.values()];

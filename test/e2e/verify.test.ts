@@ -39,6 +39,9 @@ before(async () => {
   const d = await lab.haup(['deploy', INV]);
   assert.equal(d.code, 0, d.stdout + d.stderr);
   await eventually('the VIP on lb5 after the deploy', async () => (await lab.sh('lb5', 'ip -4 -o addr show dev eth0')).includes(` ${VIP}/`));
+  // A settled cluster before the first test asserts a pass (as `lab demo` waits): right after a
+  // deploy lb6's haupd may not have seen lb5's advert yet — a loaded machine only makes it longer.
+  await eventually('verify passes after the deploy', healthy, 60_000);
 });
 
 after(async () => {

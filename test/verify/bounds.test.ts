@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { backendFailureBound, hardFailureBound, masterDownMs, nginxFailureBound, plannedStopBound, recoveryBound, splitBrainBound } from '../../src/verify/bounds.ts';
+import { backendFailureBound, hardFailureBound, masterDownMs, nginxFailureBound, plannedStopBound, recoveryBound, recoveryBoundWithStart, splitBrainBound } from '../../src/verify/bounds.ts';
 import { labInventory, LINES } from './fixture.ts';
 
 test('hard failure: 3 x advert + Skew(backup prio) + margin; v2 1 s, prio 100 -> 3609.375 ms + 750', async () => {
@@ -49,4 +49,18 @@ test('recovery: startup + preempt_delay + the master\'s own Master_Down; nopreem
 test('split brain: dual master within Master_Down + margin, single again within 3 adverts + margin', async () => {
   const inst = (await labInventory()).vrrp.instances[0]!;
   assert.deepEqual(splitBrainBound(inst), { dualMs: 4359, healMs: 3750 });
+});
+
+test('recovery with haupd\'s measured start: a start over 5 s moves the VIP bound by the excess only; 0 failed stays', async () => {
+  const inst = (await labInventory()).vrrp.instances[0]!;
+  const b = recoveryBound(inst);
+  assert.equal(recoveryBoundWithStart(b, 3200), b);
+  assert.equal(recoveryBoundWithStart(b, null), b);
+  assert.equal(recoveryBoundWithStart(b, 90_000), b);
+  const slow = recoveryBoundWithStart(b, 7250);
+  assert.deepEqual([slow.vipMs, slow.failedMax, slow.gapMs], [b.vipMs! + 2250, 0, null]);
+  assert.equal(slow.basis, `${b.basis}; haupd took 7.25 s to start (measured), 2.25 s over the 5 s allowed`);
+  const np = (await labInventory({ inst: LINES.inst!.replace('track: [nginx]', 'track: [nginx], preempt: false') })).vrrp.instances[0]!;
+  // nopreempt: no move to bound
+  assert.equal(recoveryBoundWithStart(recoveryBound(np), 9000).vipMs, null);
 });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { VipWatch } from '../../src/verify/watch.ts';
-import type { Cluster } from '../../src/verify/cluster.ts';
+import { observedAt, parseAddressesAt, type Cluster } from '../../src/verify/cluster.ts';
 import { labInventory, LINES } from './fixture.ts';
 
 const V = '198.18.0.3';
@@ -72,4 +72,30 @@ test('several VIPs: a move is complete only when the new holder has all of them;
   assert.equal(w.firstSingle(0), 3560);
   const split = await watchWith([[0, 'lb5', [V]], [10, 'lb6', [W]]], [V, W]);
   assert.deepEqual([split.firstDual(), split.firstSingle()], [null, null]);
+});
+
+test('samples timed by the LB\'s clock: used inside [sent, arrived], else the arrival (clocks disagree)', () => {
+  // epoch = perf + 1_000_000 here
+  const E = 1_000_000;
+  assert.equal(observedAt(100, 400, 120 + E, E), 120);
+  assert.equal(observedAt(100, 400, 402 + E, E), 400); // within the slack: clamped
+  assert.equal(observedAt(100, 400, 98 + E, E), 100);
+  assert.equal(observedAt(100, 400, 50 + E, E), 400); // the LB's clock is off: never early
+  assert.equal(observedAt(100, 400, 900 + E, E), 400);
+  assert.equal(observedAt(100, 400, null, E), 400);
+  const json = JSON.stringify([{ addr_info: [{ family: 'inet', local: '198.18.0.5' }, { family: 'inet', local: V }] }]);
+  assert.deepEqual(parseAddressesAt(`${json}\n\n1700000000123456789\n`), { addrs: ['198.18.0.5', V], atEpochMs: 1700000000123.456 });
+  assert.deepEqual(parseAddressesAt(`${json}\n`), { addrs: ['198.18.0.5', V], atEpochMs: null });
+});
+
+test('answers arriving out of order across LBs are read in time order for dual / single', async () => {
+  const w = await watchWith([
+    [0, 'lb5', true],
+    [5, 'lb6', false],
+    [3300, 'lb5', false],
+    [3290, 'lb6', true],
+  ]);
+  // by time: lb6 took it at 3290 while lb5 (until 3300) still held it
+  assert.equal(w.firstDual(), 3290);
+  assert.equal(w.firstSingle(1000), 3300);
 });
