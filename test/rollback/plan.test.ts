@@ -63,6 +63,14 @@ test('--packages: the packages the undone deploys installed are purged; their se
   assert.deepEqual(p.services, [{ name: 'haupd.service', state: 'unchanged', enable: false }]);
 });
 
+test("--packages with the decided purge (apt's state): its list, what was kept and why, its notes", () => {
+  const purge = { purge: ['libnode108', 'nginx', 'nginx-common', 'nodejs'], kept: [{ name: 'libuv1', why: 'still needed by another package' }], notes: [] };
+  const p = planHostRollback(input({ target: D1, packages: true, purge }));
+  assert.deepEqual([p.packages, p.packagesKept, p.packageNotes], [purge.purge, purge.kept, []]);
+  // Without --packages the decision is ignored.
+  assert.deepEqual(planHostRollback(input({ target: D1, packages: false, purge })).packages, []);
+});
+
 test('a managed file edited by hand since the deploy is drift (content and mode), with both states', () => {
   const edited = afterD2.map((s) => (s.path === CONF ? fileState(CONF, 'edited by hand\n') : s.path === CFG ? fileState(CFG, V1.cfg, 0o666) : s));
   const p = planHostRollback(input({ current: edited }));

@@ -17,6 +17,8 @@ test('script: a background request every 20 ms, bounded by time and a stop file,
   assert.ok(s.includes(`    ( r=$(${request}); echo "@p $now $r $?" ) &\n    sleep 0.020\n`), s);
   assert.match(s, /while \[ ! -e \/tmp\/\.p1 \]/);
   assert.match(s, /: > \/tmp\/\.p1\.started\n/);
+  // a higher priority for the measuring loop when allowed, never an error when not
+  assert.match(s, /^renice -n -5 -p \$\$ >\/dev\/null 2>&1 \|\| :$/m);
   assert.match(s, /wait\nrm -f \/tmp\/\.p1 \/tmp\/\.p1\.started\necho "@p end"$/);
   assert.equal(PROBE_COMMAND, 'if command -v bash >/dev/null 2>&1; then exec bash -s; else exec sh -s; fi');
 });
