@@ -166,6 +166,9 @@ test('cold deploy from fresh hosts: webs, then lb6 (backup), then lb5 (master); 
   assert.match(r.stderr, /^lb5 +: ok=\d+ changed=\d+ failed=0 /m);
 
   for (const h of ['lb5', 'lb6']) assert.equal((await sh(h, 'systemctl is-active haupd nginx')).trim(), 'active\nactive');
+  // nginx was installed without being started by its postinst (policy-rc.d for the apt run only):
+  // no policy-rc.d is left behind, and the role started nginx itself.
+  for (const h of ['lb5', 'lb6', 'web7', 'web8']) assert.equal((await sh(h, 'test -e /usr/sbin/policy-rc.d && echo left || echo gone; systemctl is-active nginx')).trim(), 'gone\nactive', h);
   // The secret: only in its 0600 root file, never in the config.
   assert.equal((await sh('lb5', "stat -c '%a %U:%G' /etc/haup/secrets/VI_1.pass /etc/haup/secrets")).trim(), '600 root:root\n700 root:root');
   assert.equal((await sh('lb5', 'cat /etc/haup/secrets/VI_1.pass')).trim(), PASS);

@@ -547,3 +547,54 @@ test('package stage: facts and plan again after the installs, so the phase does 
   const j = parseJournal(readFileSync(h.journal!, 'utf8'));
   assert.deepEqual([j.packagesInstalled, j.services], [['nginx'], [{ name: 'nginx', enabled: 'not-found', active: 'inactive' }]]);
 });
+
+test('consecutive plain file writes go at once (one round trip), reported in task order; a validated write or a directory breaks the run', async () => {
+  const d = tempRoot();
+  const local = new LocalConnection('web7');
+  let inFlight = 0;
+  let most = 0;
+  const writes: string[] = [];
+  const conn = {
+    host: 'web7',
+    async exec(cmd: string, o?: { stdin?: Buffer | string }) {
+      const m = /^mv -f \S+ '?([^' \n]+)'? \|\| exit 1$/m.exec(cmd);
+      if (m) writes.push(m[1]!);
+      inFlight++;
+      most = Math.max(most, inFlight);
+      try {
+        if (m) await new Promise((r) => setTimeout(r, 30));
+        return await local.exec(cmd, o);
+      } finally {
+        inFlight--;
+      }
+    },
+    put: local.put.bind(local),
+    get: local.get.bind(local),
+    close: async () => {},
+  };
+  const tasks: TaskSpec[] = [
+    { name: 'dir', op: { op: 'directory', path: `${d}/a` } },
+    ...[1, 2, 3].map((n) => ({ name: `f${n}`, op: { op: 'file' as const, path: `${d}/a/f${n}`, content: `${n}\n` } })),
+    { name: 'checked', op: { op: 'file', path: `${d}/a/checked`, content: 'x\n', validate: 'test -s %s' } },
+    { name: 'f4', op: { op: 'file', path: `${d}/a/f4`, content: '4\n' } },
+  ];
+  const r = await runDeploy(opts(d, [host('web7', tasks, { connect: async () => conn })]));
+  assert.equal(r.ok, true, JSON.stringify(r.hosts[0]!.tasks));
+  assert.deepEqual(r.hosts[0]!.tasks.map((t) => [t.name, t.status]), [['dir', 'changed'], ['f1', 'changed'], ['f2', 'changed'], ['f3', 'changed'], ['checked', 'changed'], ['f4', 'changed']]);
+  assert.equal(most, 3, 'f1..f3 in flight together, nothing else');
+  assert.deepEqual(writes.slice(3), [`${d}/a/checked`, `${d}/a/f4`]);
+  for (const n of [1, 2, 3, 4]) assert.equal(readFileSync(`${d}/a/f${n}`, 'utf8'), `${n}\n`);
+
+  // a failure inside the run: that task fails, the host fails, what follows the run is skipped
+  const bad: TaskSpec[] = [
+    { name: 'g1', op: { op: 'file', path: `${d}/b1`, content: '1\n' } },
+    { name: 'g2', op: { op: 'file', path: `${d}/missing-dir/b2`, content: '2\n' } },
+    { name: 'g3', op: { op: 'file', path: `${d}/b3`, content: '3\n' } },
+    { name: 'after', op: { op: 'command', command: `touch ${d}/after` } },
+  ];
+  const f = await runDeploy(opts(d, [host('web7', bad)]));
+  assert.equal(f.ok, false);
+  assert.deepEqual(f.hosts[0]!.tasks.map((t) => [t.name, t.status]), [['g1', 'changed'], ['g2', 'failed'], ['g3', 'changed'], ['after', 'skipped']]);
+  assert.match(f.hosts[0]!.tasks[1]!.error!, /cannot write .*missing-dir\/b2/);
+  assert.equal(existsSync(`${d}/after`), false);
+});
