@@ -69,3 +69,34 @@ test('status: one row per LB and instance from haupd\'s documents; an LB without
     ].join('\n'),
   );
 });
+
+test('failover table with two VIPs: one row per scenario (moved = both on the new holder), a per-VIP line, every failed request', () => {
+  const text = renderFailover([
+    result({
+      id: 'planned-stop',
+      vip: '198.18.0.3 198.18.0.4',
+      vipMovedAfterMs: 31,
+      probe: probe(1, 360, 45),
+      perVip: [
+        { vip: '198.18.0.3', movedAfterMs: 24, probe: probe(0, 180, 24) },
+        { vip: '198.18.0.4', movedAfterMs: 31, probe: probe(1, 180, 45) },
+      ],
+      bound: { vipMs: 4359, gapMs: null, failedMax: 0, basis: '' },
+      ok: false,
+      reasons: ['1 failed requests, allowed 0'],
+      notes: ['1 failed request via 198.18.0.4 (start after the fault, curl exit/HTTP code): +28 ms curl 56/000'],
+    }),
+  ]);
+  assert.equal(
+    text,
+    [
+      'SCENARIO      VIP MOVED AFTER  LONGEST GAP  FAILED/TOTAL  BOUND                         VERDICT',
+      'planned-stop  31 ms -> lb6     45 ms        1/360         move <= 4359 ms, failed <= 0  FAIL',
+      '  planned-stop: FAIL: 1 failed requests, allowed 0',
+      '  planned-stop: per VIP: 198.18.0.3 moved 24 ms, gap 24 ms, 0/180 failed; 198.18.0.4 moved 31 ms, gap 45 ms, 1/180 failed',
+      '  planned-stop: 1 failed request via 198.18.0.4 (start after the fault, curl exit/HTTP code): +28 ms curl 56/000',
+      'client: one request every 20 ms through each VIP from client; VIP seen by polling `ip addr` on every LB every 50 ms (moved = when the new holder had every VIP)',
+      'failover: 1 of 1 scenarios FAILED',
+    ].join('\n'),
+  );
+});
