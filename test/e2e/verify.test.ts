@@ -5,9 +5,10 @@
 //   nginx stopped on the master -> verify fails naming nginx on lb5
 //   verify --failover passes with the lab's defaults, every figure within its bound
 //   --split-brain: the dual master is detected and heals
+//   nopreempt with two VIPs: no move on recovery; planned stop moves both (timed by the later)
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { labDown, labUp } from '../../src/lab/lab.ts';
 import type { VerifyResult } from '../../src/cli/verify.ts';
 import { bundleHaupd } from '../../src/vrrp/bundle.ts';
@@ -158,19 +159,29 @@ test('--faults ssh (plain commands over SSH, as on any cluster): freeze and a se
   await eventually('verify passes after the link came back', healthy, 60_000);
 });
 
-test('nopreempt: the returning master stays backup (no move, 0 failed); the restore hands the VIP back by a planned restart', async () => {
-  const np = lab.inventory('nopreempt.yml', (t) => t.replace('      track: [nginx]', '      track: [nginx]\n      preempt: false'));
+test('nopreempt with two VIPs: the returning master stays backup (no move, 0 failed); a planned stop moves both VIPs; the restore hands them back by a planned restart', async () => {
+  // Two VIPs: every one is probed and watched; a move counts when the new holder has both.
+  const VIP2 = `${lab.net}.4`;
+  const np = lab.inventory('nopreempt.yml', (t) => t.replace('      track: [nginx]', '      track: [nginx]\n      preempt: false').replace(`vips: [${VIP}/24]`, `vips: [${VIP}/24, ${VIP2}/24]`));
+  assert.match(readFileSync(np, 'utf8'), new RegExp(`vips: \\[${VIP.replaceAll('.', '\\.')}/24, ${VIP2.replaceAll('.', '\\.')}/24\\]`));
   const d = await lab.haup(['deploy', np]);
   assert.equal(d.code, 0, d.stdout + d.stderr);
   try {
     await eventually('a healthy nopreempt cluster', async () => (await lab.haup(['verify', np])).code === 0, 60_000);
     const r = await lab.haup(['verify', np, '--failover', '--only', 'recovery,planned-stop', '--json'], 600_000);
     const j = JSON.parse(r.stdout) as VerifyResult;
-    process.stdout.write(`# nopreempt: ${JSON.stringify(j.failover!.map((s) => [s.id, s.expectTo, s.vipMovedAfterMs, s.probe?.failed, s.probe?.total, s.ok, s.reasons, s.notes]))}\n`);
+    process.stdout.write(`# nopreempt: ${JSON.stringify(j.failover!.map((s) => [s.id, s.expectTo, s.vipMovedAfterMs, s.probe?.failed, s.probe?.total, s.ok, s.reasons, s.notes, s.perVip.map((p) => [p.vip, p.movedAfterMs, p.probe?.failed, p.probe?.total])]))}\n`);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const rec = j.failover!.find((s) => s.id === 'recovery')!;
     assert.deepEqual([rec.expectTo, rec.ok, rec.probe!.failed], [null, true, 0]);
     assert.ok(rec.notes.includes('nopreempt: lb5 returned as backup'), rec.notes.join('; '));
+    const ps = j.failover!.find((s) => s.id === 'planned-stop')!;
+    assert.deepEqual(ps.perVip.map((p) => p.vip), [VIP, VIP2]);
+    // The move is when lb6 had both: the later of the two per-VIP times.
+    assert.equal(ps.vipMovedAfterMs, Math.max(...ps.perVip.map((p) => p.movedAfterMs!)));
+    // Both VIPs were probed: together the total, each with requests of its own.
+    assert.equal(ps.probe!.total, ps.perVip.reduce((a, p) => a + p.probe!.total, 0));
+    assert.ok(ps.perVip.every((p) => p.probe!.total > 20), JSON.stringify(ps.perVip));
   } finally {
     const back = await lab.haup(['deploy', INV]);
     assert.equal(back.code, 0, back.stdout + back.stderr);
