@@ -149,9 +149,11 @@ export function mergeStats(all: ProbeStats[]): ProbeStats {
 }
 
 /**
- * The failed requests for the report, each as `+OFFSET curl EXIT/HTTP`: OFFSET in ms from the
+ * The failed requests for the report, each as `+OFFSET ms curl EXIT/HTTP (DURATION ms)`: how long
+ * it ran tells a request in flight during a move (reset: 56) from one that found no holder
+ * (refused: 7, timed out: 28). OFFSET in ms from the
  * fault (`faultEpochMs`, this machine's clock; the probe host's clock is the same in the lab).
  */
 export function describeFailures(failures: ProbeStats['failures'], faultEpochMs: number): string {
-  return failures.map((f) => `${f.startMs - faultEpochMs >= 0 ? '+' : ''}${Math.round(f.startMs - faultEpochMs)} ms curl ${f.curlExit ?? '?'}/${String(f.code).padStart(3, '0')}`).join(', ');
+  return failures.map((f) => `${f.startMs - faultEpochMs >= 0 ? '+' : ''}${Math.round(f.startMs - faultEpochMs)} ms curl ${f.curlExit ?? '?'}/${String(f.code).padStart(3, '0')} (${f.durationMs} ms)`).join(', ');
 }

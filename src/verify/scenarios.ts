@@ -231,7 +231,7 @@ async function measure(
   // Every failed request, so a failure can be read from a CI log alone.
   for (const [i, f] of finished.entries()) {
     if (f.stats.failed === 0) continue;
-    r.notes.push(`${f.stats.failed} failed ${f.stats.failed === 1 ? 'request' : 'requests'}${vips.length > 1 ? ` via ${vips[i]}` : ''} (start after the fault, curl exit/HTTP code): ${describeFailures(f.stats.failures, faultEpochMs)}`);
+    r.notes.push(`${f.stats.failed} failed ${f.stats.failed === 1 ? 'request' : 'requests'}${vips.length > 1 ? ` via ${vips[i]}` : ''} (start after the fault, curl exit/HTTP code, duration): ${describeFailures(f.stats.failures, faultEpochMs)}`);
   }
   return r;
 }

@@ -76,7 +76,7 @@ test('every failed request is kept: start, HTTP code, curl exit; the report give
     { startMs: 1700000000040, code: 0, curlExit: 28, durationMs: 1001 },
     { startMs: 1700000000060, code: 502, curlExit: 0, durationMs: 10 },
   ]);
-  assert.equal(describeFailures(s.failures, 1700000000030), '-10 ms curl 7/000, +10 ms curl 28/000, +30 ms curl 0/502');
+  assert.equal(describeFailures(s.failures, 1700000000030), '-10 ms curl 7/000 (1 ms), +10 ms curl 28/000 (1001 ms), +30 ms curl 0/502 (10 ms)');
 });
 
 test('several VIPs: probes merged (counts summed, the longest gap of any, failures in time order)', () => {

@@ -84,7 +84,7 @@ test('failover table with two VIPs: one row per scenario (moved = both on the ne
       bound: { vipMs: 4359, gapMs: null, failedMax: 0, basis: '' },
       ok: false,
       reasons: ['1 failed requests, allowed 0'],
-      notes: ['1 failed request via 198.18.0.4 (start after the fault, curl exit/HTTP code): +28 ms curl 56/000'],
+      notes: ['1 failed request via 198.18.0.4 (start after the fault, curl exit/HTTP code, duration): +28 ms curl 56/000 (64 ms)'],
     }),
   ]);
   assert.equal(
@@ -94,7 +94,7 @@ test('failover table with two VIPs: one row per scenario (moved = both on the ne
       'planned-stop  31 ms -> lb6     45 ms        1/360         move <= 4359 ms, failed <= 0  FAIL',
       '  planned-stop: FAIL: 1 failed requests, allowed 0',
       '  planned-stop: per VIP: 198.18.0.3 moved 24 ms, gap 24 ms, 0/180 failed; 198.18.0.4 moved 31 ms, gap 45 ms, 1/180 failed',
-      '  planned-stop: 1 failed request via 198.18.0.4 (start after the fault, curl exit/HTTP code): +28 ms curl 56/000',
+      '  planned-stop: 1 failed request via 198.18.0.4 (start after the fault, curl exit/HTTP code, duration): +28 ms curl 56/000 (64 ms)',
       'client: one request every 20 ms through each VIP from client; VIP seen by polling `ip addr` on every LB every 50 ms (moved = when the new holder had every VIP)',
       'failover: 1 of 1 scenarios FAILED',
     ].join('\n'),
