@@ -165,15 +165,33 @@ export async function runHost(spec: HostSpec, ctx: HostContext, rep: HostReporte
   return finishHost(await prepareHost(spec, rep), ctx, rep);
 }
 
-/** Package installs (state present) that the package stage runs before the phases. */
-export function earlyTaskIndexes(plan: HostPlan): number[] {
-  return plan.tasks.flatMap((p, i) => (p.task.op.op === 'package' && (p.task.op.state ?? 'present') === 'present' && p.change?.status === 'changed' ? [i] : []));
+/**
+ * Pure: what the package stage runs before the phases, in this order: the package installs
+ * (state present), then the files and directories whose `beforePhaseUnless` probe failed on the
+ * host (facts), in task order. A file under a staged-tree check root is never run early.
+ */
+export function earlyTaskIndexes(plan: HostPlan, facts?: Facts, treeRoots: string[] = []): number[] {
+  const installs: number[] = [];
+  const files: number[] = [];
+  plan.tasks.forEach((p, i) => {
+    const op = p.task.op;
+    if (p.change?.status !== 'changed') return;
+    if (op.op === 'package' && (op.state ?? 'present') === 'present') installs.push(i);
+    const probe = p.task.beforePhaseUnless;
+    if (probe === undefined || facts?.probes[probe] === undefined || facts.probes[probe] === 0) return;
+    if (op.op === 'directory' || (op.op === 'file' && !treeRoots.some((r) => underRoot(op.path, r)))) files.push(i);
+  });
+  return [...installs, ...files];
+}
+
+function earlyIndexesOf(session: HostSession): number[] {
+  return session.plan ? earlyTaskIndexes(session.plan, session.facts, (session.spec.treeChecks ?? []).map((t) => t.root)) : [];
 }
 
 /** Whether the package stage has anything to do on this host (never with --check). */
 export function hasEarlyWork(session: HostSession, ctx: HostContext): boolean {
   const plan = session.plan;
-  return !ctx.check && session.conn !== undefined && plan !== undefined && plan.failed === 0 && earlyTaskIndexes(plan).length > 0;
+  return !ctx.check && session.conn !== undefined && plan !== undefined && plan.failed === 0 && earlyIndexesOf(session).length > 0;
 }
 
 /**
@@ -190,21 +208,33 @@ export async function installPackagesEarly(session: HostSession, ctx: HostContex
   session.early = early;
   try {
     await ensureJournal(session, conn, plan, facts, ctx, rep);
-    for (const i of earlyTaskIndexes(plan)) {
+    let installing = true;
+    for (const i of earlyIndexesOf(session)) {
       const p = plan.tasks[i]!;
+      if (installing && p.task.op.op !== 'package') {
+        installing = false;
+        session.lap('packages');
+      }
       rep.note(spec.name, p.task.name);
       const t0 = performance.now();
       const r = describeTask(p, 'changed', 0, ctx, session.pre ?? new Map());
       try {
-        for (const step of p.change!.steps) if (step.kind === 'exec') await run(conn, step.command, step.command.split('\n')[0] ?? 'command');
+        for (const step of p.change!.steps) {
+          if (step.kind === 'exec') await run(conn, step.command, step.command.split('\n')[0] ?? 'command');
+          else if (step.kind === 'write') {
+            const out = await atomicWrite(conn, step, ctx.deployId);
+            if (!out.ok) throw new StepFailure(out.message);
+          } else throw new StepFailure(`${step.path}: a removal is never run before the phase`);
+        }
         r.durationMs = Math.round(performance.now() - t0);
         early.set(i, r);
       } catch (e) {
-        early.set(i, { ...r, status: 'failed', summary: 'failed', error: taskErrorText(spec.name, e), durationMs: Math.round(performance.now() - t0) });
-        break; // later installs are skipped in the host's phase, like every task after a failure
+        const error = e instanceof StepFailure ? e.message : taskErrorText(spec.name, e);
+        early.set(i, { ...r, status: 'failed', summary: 'failed', error, durationMs: Math.round(performance.now() - t0) });
+        break; // the host's phase reports it and runs nothing more (see applyTasks)
       }
     }
-    session.lap('packages');
+    session.lap(installing ? 'packages' : 'before phase');
     if (![...early.values()].some((t) => t.status === 'failed')) await replanAfterPackages(session, conn, plan, early);
   } catch (e) {
     session.result.error = errorText(e);
@@ -354,6 +384,9 @@ async function applyTasks(
 ): Promise<boolean> {
   const checksDone = new Set<string>();
   let failedAt = -1;
+  // A task the package stage ran failed: the phase runs nothing, not even the tasks before it
+  // in task order (they would configure a host that is already known to fail).
+  const earlyFailure = [...early.entries()].find(([, t]) => t.status === 'failed')?.[0] ?? -1;
   let stale = early.size > 0; // an exec step ran since beforeWrite was read (the package stage's count)
   const refresh = async (from: number) => {
     const paths = plan.tasks.slice(from).flatMap((p) => (p.change?.status === 'changed' && p.change.file ? [p.change.file.path] : []));
@@ -374,6 +407,10 @@ async function applyTasks(
     const c = p.change!;
     if (failedAt >= 0) {
       push(skipped(p.task.name, 'not run: an earlier task failed'));
+      continue;
+    }
+    if (earlyFailure >= 0 && i < earlyFailure && !early.has(i)) {
+      push(skipped(p.task.name, `not run: "${plan.tasks[earlyFailure]!.task.name}" failed before the phase`));
       continue;
     }
     // Consecutive plain file writes (no validate, no staged-tree check, nothing run between

@@ -25,7 +25,9 @@ export interface HostPlan {
 }
 
 export function factRequestForHost(tasks: TaskSpec[], handlers: HandlerSpec[] = []): FactRequest {
-  return factRequestFor([...tasks.map((t) => t.op), ...handlers.map((h) => h.op)]);
+  const req = factRequestFor([...tasks.map((t) => t.op), ...handlers.map((h) => h.op)]);
+  const probes = tasks.flatMap((t) => (t.beforePhaseUnless === undefined ? [] : [t.beforePhaseUnless]));
+  return { ...req, probes: [...new Set([...req.probes, ...probes])] };
 }
 
 export function planHost(tasks: TaskSpec[], handlers: HandlerSpec[], facts: Facts): HostPlan {

@@ -13,6 +13,14 @@ export interface TaskSpec {
   op: OperationSpec;
   /** Handler names to run once at the end of the host, if this task changed something. */
   notify?: string[];
+  /**
+   * A probe (shell command, run in the facts round trip). When it FAILS on the host, this task
+   * may run before the host's phase, in the package stage right after the installs: for files
+   * that nothing reads until a later task of the phase starts their service (haupd's files on a
+   * host where haupd is not enabled, active or restarting). Files and directories only, never
+   * under a staged-tree check root; activation (enable, start, handlers) stays in the phase.
+   */
+  beforePhaseUnless?: string;
 }
 
 export interface HandlerSpec {

@@ -20,6 +20,14 @@ export const HAUPD_SECRETS = '/etc/haup/secrets';
 export const HAUPD_CHECKS = '/etc/haup/checks';
 export const HAUPD_UNIT = '/etc/systemd/system/haupd.service';
 export const RELOAD_HAUPD = 'reload haupd';
+/**
+ * Succeeds while anything may read haupd's files: the unit enabled (a boot), active, or
+ * restarting. When it fails (a fresh LB), haupd's files are inert until the phase's "haupd
+ * running" starts it, so they may be written before the phase (TaskSpec.beforePhaseUnless): the
+ * master's files are then in place while its backup is rolled out, and only its activation
+ * (enable, start) waits for its turn.
+ */
+export const HAUPD_MAY_READ = 'systemctl is-enabled --quiet haupd.service || systemctl is-active --quiet haupd.service || [ "$(systemctl show -p ActiveState --value haupd.service)" = activating ]';
 export const RESTART_HAUPD = 'restart haupd';
 
 // JSON is YAML: every value in the haupd config is written as JSON, so quoting is never wrong.
@@ -100,11 +108,13 @@ function passFile(i: VrrpInstance): string {
 export function vrrpRole(inv: Inventory, host: LbHost, artifact: HaupdArtifact): RoleTasks {
   const dirs = new Set<string>([HAUPD_ROOT]);
   for (const f of artifact.files) for (let d = posix.dirname(`${HAUPD_ROOT}/${f.path}`); d !== HAUPD_ROOT; d = posix.dirname(d)) dirs.add(d);
-  const dirTasks: TaskSpec[] = [...dirs].sort().map((d) => ({ name: `directory ${d}`, op: { op: 'directory', path: d, mode: 0o755 } }));
+  const early = { beforePhaseUnless: HAUPD_MAY_READ };
+  const dirTasks: TaskSpec[] = [...dirs].sort().map((d) => ({ name: `directory ${d}`, op: { op: 'directory', path: d, mode: 0o755 }, ...early }));
   const artifactTasks: TaskSpec[] = artifact.files.map((f) => ({
     name: `haupd ${artifact.version}: ${f.path}`,
     op: { op: 'file', path: `${HAUPD_ROOT}/${f.path}`, content: f.content, mode: f.mode },
     notify: [RESTART_HAUPD],
+    ...early,
   }));
   // haupd sees a copy of each PASS file made when it starts (LoadCredential): a new PASS needs a
   // restart, a reload would keep the old one.
@@ -112,11 +122,13 @@ export function vrrpRole(inv: Inventory, host: LbHost, artifact: HaupdArtifact):
     name: `VRRP PASS of ${i.name}`,
     op: { op: 'file', path: secretFileFor(i.name), content: passFile(i), mode: 0o600, owner: 'root', group: 'root', secret: true },
     notify: [RESTART_HAUPD],
+    ...early,
   }));
   const checkTasks: TaskSpec[] = checksOf(inv, host).map((c) => ({
     name: `check script ${c.name}`,
     op: { op: 'file', path: checkScriptFor(c.name), content: checkScript(inv, c), mode: 0o755 },
     notify: [RELOAD_HAUPD],
+    ...early,
   }));
   const active = 'systemctl is-active --quiet haupd.service';
   // systemd must see the unit file as written. `systemctl enable` (the task before, on a first
@@ -129,9 +141,9 @@ export function vrrpRole(inv: Inventory, host: LbHost, artifact: HaupdArtifact):
     { name: 'nodejs, arping, curl, procps installed', op: { op: 'package', names: ['nodejs', 'iputils-arping', 'curl', 'procps'], update: true, noStart: true } },
     ...dirTasks,
     ...artifactTasks,
-    { name: `directory ${HAUPD_ETC}`, op: { op: 'directory', path: HAUPD_ETC, mode: 0o755 } },
-    { name: `directory ${HAUPD_SECRETS}`, op: { op: 'directory', path: HAUPD_SECRETS, mode: 0o700 } },
-    { name: `directory ${HAUPD_CHECKS}`, op: { op: 'directory', path: HAUPD_CHECKS, mode: 0o755 } },
+    { name: `directory ${HAUPD_ETC}`, op: { op: 'directory', path: HAUPD_ETC, mode: 0o755 }, ...early },
+    { name: `directory ${HAUPD_SECRETS}`, op: { op: 'directory', path: HAUPD_SECRETS, mode: 0o700 }, ...early },
+    { name: `directory ${HAUPD_CHECKS}`, op: { op: 'directory', path: HAUPD_CHECKS, mode: 0o755 }, ...early },
     ...secretTasks,
     ...checkTasks,
     {
@@ -139,8 +151,9 @@ export function vrrpRole(inv: Inventory, host: LbHost, artifact: HaupdArtifact):
       // haupd itself validates the staged file (and the secret files it names) before it goes live.
       op: { op: 'file', path: HAUPD_CONFIG, content: renderHaupdConfig(inv, host), validate: `${HAUPD_BIN} --check-config %s` },
       notify: [RELOAD_HAUPD],
+      ...early,
     },
-    { name: 'haupd systemd unit', op: { op: 'file', path: HAUPD_UNIT, content: renderHaupdUnit(inv, host) }, notify: [RESTART_HAUPD] },
+    { name: 'haupd systemd unit', op: { op: 'file', path: HAUPD_UNIT, content: renderHaupdUnit(inv, host) }, notify: [RESTART_HAUPD], ...early },
     { name: 'haupd enabled', op: { op: 'service', name: 'haupd.service', enabled: true } },
     {
       // Not running when the deploy began: start it on the files just written (daemon-reload

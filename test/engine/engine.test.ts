@@ -598,3 +598,47 @@ test('consecutive plain file writes go at once (one round trip), reported in tas
   assert.match(f.hosts[0]!.tasks[1]!.error!, /cannot write .*missing-dir\/b2/);
   assert.equal(existsSync(`${d}/after`), false);
 });
+
+test('beforePhaseUnless: a file whose probe fails is written in the package stage (while earlier phases run); a passing probe keeps it in the phase', async () => {
+  const d = tempRoot();
+  const hosts: HostSpec[] = [
+    // phase 1 looks, after a moment, whether lb5's early file is there already
+    host('web7', [{ name: 'look', op: { op: 'command', command: `sleep 0.5; if [ -e ${d}/lb5-early ]; then echo yes; else echo no; fi > ${d}/seen-by-web7` } }], { phase: 'p1' }),
+    host('lb5', [
+      { name: 'in phase', op: { op: 'command', command: `touch ${d}/lb5-phase` } },
+      { name: 'early file', op: { op: 'file', path: `${d}/lb5-early`, content: 'x\n' }, beforePhaseUnless: 'false' },
+      { name: 'kept in phase', op: { op: 'file', path: `${d}/lb5-late`, content: 'y\n' }, beforePhaseUnless: 'true' },
+    ], { phase: 'p2' }),
+  ];
+  const r = await runDeploy(opts(d, hosts, { phases: [{ name: 'p1' }, { name: 'p2', requirePreviousSuccess: true }] }));
+  assert.equal(r.ok, true, JSON.stringify(r.hosts.map((h) => h.tasks)));
+  assert.equal(readFileSync(`${d}/seen-by-web7`, 'utf8'), 'yes\n');
+  const lb5 = r.hosts.find((h) => h.host === 'lb5')!;
+  assert.deepEqual(lb5.tasks.map((t) => [t.name, t.status]), [['in phase', 'changed'], ['early file', 'changed'], ['kept in phase', 'changed']]);
+  assert.ok(lb5.timings['before phase']! >= 0, JSON.stringify(lb5.timings));
+  // the journal was written before the early write: the early file's pre-image is "absent"
+  const j = parseJournal(readFileSync(lb5.journal!, 'utf8'));
+  assert.deepEqual(j.files.find((f) => f.path === `${d}/lb5-early`), { path: `${d}/lb5-early`, state: 'absent' });
+  // --check runs nothing early
+  rmSync(`${d}/lb5-early`);
+  const c = await runDeploy(opts(d, hosts, { phases: [{ name: 'p1' }, { name: 'p2' }], check: true }));
+  assert.equal(c.ok, true);
+  assert.equal(existsSync(`${d}/lb5-early`), false);
+});
+
+test('beforePhaseUnless: an early write that fails (validate) fails the host in its phase, which then runs nothing, not even the tasks before it', async () => {
+  const d = tempRoot();
+  const hosts: HostSpec[] = [
+    host('lb5', [
+      { name: 'in phase', op: { op: 'command', command: `touch ${d}/lb5-phase` } },
+      { name: 'early file', op: { op: 'file', path: `${d}/lb5-early`, content: 'bad\n', validate: 'false' }, beforePhaseUnless: 'false' },
+      { name: 'after', op: { op: 'file', path: `${d}/lb5-after`, content: 'z\n' } },
+    ]),
+  ];
+  const r = await runDeploy(opts(d, hosts));
+  assert.equal(r.ok, false);
+  assert.deepEqual(r.hosts[0]!.tasks.map((t) => [t.name, t.status]), [['in phase', 'skipped'], ['early file', 'failed'], ['after', 'skipped']]);
+  assert.match(r.hosts[0]!.tasks[0]!.summary, /"early file" failed before the phase/);
+  assert.match(r.hosts[0]!.tasks[1]!.error!, /validate failed/);
+  for (const f of ['lb5-phase', 'lb5-early', 'lb5-after']) assert.equal(existsSync(`${d}/${f}`), false, f);
+});

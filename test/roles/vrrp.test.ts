@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { planHost } from '../../src/engine/plan.ts';
 import { loadConfig } from '../../src/vrrp/config.ts';
 import {
+  HAUPD_MAY_READ,
   HAUPD_CONFIG,
   HAUPD_UNIT,
   renderHaupdConfig,
@@ -157,4 +158,19 @@ test('vrrp role: haupd not running before the deploy -> started on the new files
   // ... and that handler's own plan is a no-op: the start already read the new config.
   const { planOperation } = await import('../../src/operations/index.ts');
   assert.equal(planOperation(plan.notified[0]!.op, facts).status, 'ok');
+});
+
+test('vrrp role: every haupd file and directory may be written before the phase while haupd cannot read it; enable, start and handlers stay in the phase', async () => {
+  const { inv, host } = await lb('lb6');
+  const r = vrrpRole(inv, host, fakeArtifact);
+  const early = r.tasks.filter((t) => t.beforePhaseUnless !== undefined);
+  assert.ok(early.every((t) => t.beforePhaseUnless === HAUPD_MAY_READ && (t.op.op === 'file' || t.op.op === 'directory')));
+  assert.deepEqual(
+    r.tasks.filter((t) => t.beforePhaseUnless === undefined).map((t) => t.name),
+    ['nodejs, arping, curl, procps installed', 'haupd enabled', 'haupd running'],
+  );
+  assert.ok(early.some((t) => t.op.op === 'file' && t.op.path === HAUPD_CONFIG));
+  assert.ok(early.some((t) => t.op.op === 'file' && t.op.path === HAUPD_UNIT));
+  // the probe succeeds (files stay in the phase) when the unit is enabled, active or restarting
+  assert.equal(HAUPD_MAY_READ, 'systemctl is-enabled --quiet haupd.service || systemctl is-active --quiet haupd.service || [ "$(systemctl show -p ActiveState --value haupd.service)" = activating ]');
 });
