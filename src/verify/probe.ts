@@ -1,7 +1,9 @@
 // The client side of `verify --failover`: a bounded loop that starts one HTTP request through the
 // VIP every 20 ms (each on a new connection, in the background, so a hanging request never delays
-// the next one) and prints one line per request: start time (ns), HTTP code, seconds taken,
-// curl's exit code (7 refused, 28 timed out, 52 empty reply, 56 reset: what a failure was).
+// the next one) and prints one line per request: start time (ns, the loop's slot), HTTP code,
+// seconds taken, curl's exit code (7 refused, 28 timed out, 52 empty reply, 56 reset: what a
+// failure was) and when curl returned (ns): on a loaded host curl may start well after its
+// slot, and end - seconds taken is when it really ran.
 // It runs over SSH on the probe host, or on the control machine. Script building, parsing and
 // statistics are pure.
 import { shq } from '../connectors/connection.ts';
@@ -37,7 +39,7 @@ export function probeScript(o: ProbeScriptOptions): string {
     `  eval 'tick() { now=\${EPOCHREALTIME/./}; }'`,
     '  tick; next=$now; end=$(( now + ' + Math.round(o.maxSeconds * 1e6) + ' ))',
     `  while [ ! -e ${stop} ] && [ "$now" -lt "$end" ]; do`,
-    `    ( r=$(${request}); echo "@p \${now}000 $r $?" ) &`,
+    `    ( r=$(${request}); c=$?; e=\${EPOCHREALTIME/./}; echo "@p \${now}000 $r $c \${e}000" ) &`,
     `    next=$(( next + ${periodUs} )); tick; d=$(( next - now ))`,
     "    if [ $d -gt 0 ]; then printf -v pause '0.%06d' $d; sleep $pause; tick; fi",
     '  done',
@@ -47,7 +49,7 @@ export function probeScript(o: ProbeScriptOptions): string {
     '    now=$(date +%s%N)',
     '    [ "$now" -ge "$end" ] && break',
     // One write per line (shorter than PIPE_BUF): concurrent requests never interleave.
-    `    ( r=$(${request}); echo "@p $now $r $?" ) &`,
+    `    ( r=$(${request}); c=$?; echo "@p $now $r $c $(date +%s%N)" ) &`,
     `    sleep ${(periodUs / 1e6).toFixed(3)}`,
     '  done',
     'fi',
@@ -68,6 +70,8 @@ export interface ProbeSample {
   durationMs: number;
   /** curl's exit code (0 ok, 7 refused, 28 timeout, 52 empty reply, 56 reset); null: not reported. */
   curlExit: number | null;
+  /** When curl returned (ms since the epoch); null: not reported. */
+  endMs: number | null;
 }
 
 export function parseProbeOutput(text: string): { samples: ProbeSample[]; complete: boolean } {
@@ -75,10 +79,11 @@ export function parseProbeOutput(text: string): { samples: ProbeSample[]; comple
   let complete = false;
   for (const line of text.split('\n')) {
     if (line === '@p end') complete = true;
-    const m = /^@p (\d+) (\d{3})(?: ([\d.]+))?(?: (\d+))?$/.exec(line.trim());
+    const m = /^@p (\d+) (\d{3})(?: ([\d.]+))?(?: (\d+))?(?: (\d+))?$/.exec(line.trim());
     if (!m) continue;
     const code = Number(m[2]);
-    samples.push({ startMs: Number(BigInt(m[1]!) / 1000n) / 1000, ok: code === 200, code, durationMs: m[3] ? Number(m[3]) * 1000 : 0, curlExit: m[4] === undefined ? null : Number(m[4]) });
+    const ms = (ns: string) => Number(BigInt(ns) / 1000n) / 1000;
+    samples.push({ startMs: ms(m[1]!), ok: code === 200, code, durationMs: m[3] ? Number(m[3]) * 1000 : 0, curlExit: m[4] === undefined ? null : Number(m[4]), endMs: m[5] === undefined ? null : ms(m[5]) });
   }
   samples.sort((a, b) => a.startMs - b.startMs);
   return { samples, complete };
@@ -95,7 +100,10 @@ export interface ProbeStats {
   /** Status codes of the failures (000 = no answer / connection refused / timeout). */
   failCodes: Record<string, number>;
   windowMs: number;
-  /** Every failed request: start (ms since the epoch, probe host's clock), HTTP code, curl's exit code, duration. */
+  /**
+   * Every failed request: when curl ran (ms since the epoch, probe host's clock: its end minus
+   * its duration when reported, else the loop's slot), HTTP code, curl's exit code, duration.
+   */
   failures: { startMs: number; code: number; curlExit: number | null; durationMs: number }[];
 }
 
@@ -125,7 +133,7 @@ export function probeStats(samples: ProbeSample[]): ProbeStats {
   // A trailing run of failures is a gap up to the end of the window.
   gap = Math.max(gap, last - prev);
   if (!seenOk) gap = last - first;
-  const failures = samples.filter((x) => !x.ok).map((x) => ({ startMs: x.startMs, code: x.code, curlExit: x.curlExit, durationMs: Math.round(x.durationMs) }));
+  const failures = samples.filter((x) => !x.ok).map((x) => ({ startMs: x.endMs === null ? x.startMs : Math.round((x.endMs - x.durationMs) * 1000) / 1000, code: x.code, curlExit: x.curlExit, durationMs: Math.round(x.durationMs) }));
   return { total: samples.length, failed: failures.length, longestGapMs: Math.round(gap), firstFailMs: firstFail === null ? null : Math.round(firstFail), lastFailMs: lastFail === null ? null : Math.round(lastFail), failCodes, windowMs: Math.round(last - first), failures };
 }
 
@@ -149,11 +157,20 @@ export function mergeStats(all: ProbeStats[]): ProbeStats {
 }
 
 /**
- * The failed requests for the report, each as `+OFFSET ms curl EXIT/HTTP (DURATION ms)`: how long
- * it ran tells a request in flight during a move (reset: 56) from one that found no holder
- * (refused: 7, timed out: 28). OFFSET in ms from the
- * fault (`faultEpochMs`, this machine's clock; the probe host's clock is the same in the lab).
+ * The failed requests for the report, each as `+OFFSET ms curl EXIT/HTTP (DURATION ms)`, OFFSET
+ * in ms from the fault (`faultEpochMs`, this machine's clock; the probe host's clock is the same
+ * in the lab) to when curl ran. With `moveEpochMs` (when the VIP was seen on its new holder),
+ * the requests that were running across the move are listed apart: a reset (56) there is a
+ * connection the old holder had accepted and the new one does not know; the others found no
+ * holder (7 refused, 28 timed out) or a broken one.
  */
-export function describeFailures(failures: ProbeStats['failures'], faultEpochMs: number): string {
-  return failures.map((f) => `${f.startMs - faultEpochMs >= 0 ? '+' : ''}${Math.round(f.startMs - faultEpochMs)} ms curl ${f.curlExit ?? '?'}/${String(f.code).padStart(3, '0')} (${f.durationMs} ms)`).join(', ');
+export function describeFailures(failures: ProbeStats['failures'], faultEpochMs: number, moveEpochMs: number | null = null): string {
+  const one = (f: ProbeStats['failures'][number]) => `${f.startMs - faultEpochMs >= 0 ? '+' : ''}${Math.round(f.startMs - faultEpochMs)} ms curl ${f.curlExit ?? '?'}/${String(f.code).padStart(3, '0')} (${f.durationMs} ms)`;
+  if (moveEpochMs === null) return failures.map(one).join(', ');
+  const across = failures.filter((f) => f.startMs < moveEpochMs && f.startMs + f.durationMs >= moveEpochMs);
+  const others = failures.filter((f) => !across.includes(f));
+  const parts: string[] = [];
+  if (across.length) parts.push(`${across.length} running when the VIP moved (+${Math.round(moveEpochMs - faultEpochMs)} ms): ${across.map(one).join(', ')}`);
+  if (others.length) parts.push(`${across.length ? `${others.length} others: ` : ''}${others.map(one).join(', ')}`);
+  return parts.join('; ');
 }

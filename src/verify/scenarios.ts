@@ -247,7 +247,8 @@ async function measure(
   // Every failed request, so a failure can be read from a CI log alone.
   for (const [i, f] of finished.entries()) {
     if (f.stats.failed === 0) continue;
-    r.notes.push(`${f.stats.failed} failed ${f.stats.failed === 1 ? 'request' : 'requests'}${vips.length > 1 ? ` via ${vips[i]}` : ''} (start after the fault, curl exit/HTTP code, duration): ${describeFailures(f.stats.failures, faultEpochMs)}`);
+    const moved = s.expectTo ? (vips.length > 1 ? perVip[vips[i]!] : watch.firstHeld(s.expectTo)) : null;
+    r.notes.push(`${f.stats.failed} failed ${f.stats.failed === 1 ? 'request' : 'requests'}${vips.length > 1 ? ` via ${vips[i]}` : ''} (start after the fault, curl exit/HTTP code, duration): ${describeFailures(f.stats.failures, faultEpochMs, moved === null || moved === undefined ? null : faultEpochMs + moved)}`);
   }
   return r;
 }

@@ -50,5 +50,9 @@ test('probe: the server cut off for 1 s -> failed requests and a longest gap of 
     assert.ok(s.failed >= 10, `failed ${s.failed}`);
     assert.ok(s.longestGapMs >= 900 && s.longestGapMs <= 2200, `gap ${s.longestGapMs}`);
     assert.deepEqual(Object.keys(s.failCodes), ['000']);
+    // Every failure is listed with curl's own exit code: a pulled cable times out (28) or, at
+    // its edges, is refused (7) — never an unknown code.
+    assert.equal(s.failures.length, s.failed);
+    assert.ok(s.failures.every((f) => f.curlExit === 28 || f.curlExit === 7), JSON.stringify(s.failures.map((f) => f.curlExit)));
   });
 });

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PROBE_COMMAND, describeFailures, mergeStats, parseProbeOutput, probeScript, probeStats, type ProbeSample } from '../../src/verify/probe.ts';
 
-const at = (ms: number, ok = true): ProbeSample => ({ startMs: 1000 + ms, ok, code: ok ? 200 : 0, durationMs: 2, curlExit: ok ? 0 : 7 });
+const at = (ms: number, ok = true): ProbeSample => ({ startMs: 1000 + ms, ok, code: ok ? 200 : 0, durationMs: 2, curlExit: ok ? 0 : 7, endMs: null });
 const every20 = (from: number, to: number, ok = true) => Array.from({ length: (to - from) / 20 }, (_, i) => at(from + i * 20, ok));
 
 test('script: a background request every 20 ms, bounded by time and a stop file, one line per request', () => {
@@ -10,11 +10,12 @@ test('script: a background request every 20 ms, bounded by time and a stop file,
   const request = "curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time 1 http://198.18.0.3:80/";
   // bash: fork-free clock, starts on a 20 ms grid
   assert.ok(s.includes(`tick; next=$now; end=$(( now + 12500000 ))`), s);
-  // curl's exit code ($?) last: what a failed request was (7 refused, 28 timeout, 56 reset)
-  assert.ok(s.includes(`    ( r=$(${request}); echo "@p \${now}000 $r $?" ) &\n    next=$(( next + 20000 ));`), s);
+  // curl's exit code: what a failed request was (7 refused, 28 timeout, 56 reset); then when
+  // curl returned (end - duration = when it really ran, later than its slot on a loaded host)
+  assert.ok(s.includes(`    ( r=$(${request}); c=$?; e=\${EPOCHREALTIME/./}; echo "@p \${now}000 $r $c \${e}000" ) &\n    next=$(( next + 20000 ));`), s);
   // sh: date per request, fixed sleep
   assert.ok(s.includes('end=$(( $(date +%s%N) + 12500000000 ))'), s);
-  assert.ok(s.includes(`    ( r=$(${request}); echo "@p $now $r $?" ) &\n    sleep 0.020\n`), s);
+  assert.ok(s.includes(`    ( r=$(${request}); c=$?; echo "@p $now $r $c $(date +%s%N)" ) &\n    sleep 0.020\n`), s);
   assert.match(s, /while \[ ! -e \/tmp\/\.p1 \]/);
   assert.match(s, /: > \/tmp\/\.p1\.started\n/);
   // a higher priority for the measuring loop when allowed, never an error when not
@@ -87,4 +88,15 @@ test('several VIPs: probes merged (counts summed, the longest gap of any, failur
   assert.deepEqual(m.failCodes, { '000': 3 });
   assert.deepEqual(m.failures.map((f) => f.startMs), [1200, 1220, 1240]);
   assert.equal(mergeStats([a]), a);
+});
+
+test('failures: when curl really ran (its end minus its duration), and the ones running across the VIP move listed apart', () => {
+  // slot at 0 ms, but curl returned at 450 ms after 300 ms: it ran from 150 ms
+  const p = parseProbeOutput(['@p 1700000000000000000 000 0.300 56 1700000000450000000', '@p 1700000000020000000 000 0.001 7 1700000000600000000', '@p 1700000000040000000 200 0.002 0 1700000000042000000', '@p end'].join('\n'));
+  assert.deepEqual(p.samples.map((x) => x.endMs), [1700000000450, 1700000000600, 1700000000042]);
+  const s = probeStats(p.samples);
+  assert.deepEqual(s.failures.map((f) => [f.startMs, f.curlExit]), [[1700000000150, 56], [1700000000599, 7]]);
+  // fault at 100 ms, VIP moved at 400 ms: the reset ran across it, the refused one came after
+  assert.equal(describeFailures(s.failures, 1700000000100, 1700000000400), '1 running when the VIP moved (+300 ms): +50 ms curl 56/000 (300 ms); 1 others: +499 ms curl 7/000 (1 ms)');
+  assert.equal(describeFailures(s.failures.slice(1), 1700000000100, 1700000000400), '+499 ms curl 7/000 (1 ms)');
 });
