@@ -280,16 +280,51 @@ test('phases run in order; --limit by group; requirePreviousSuccess skips later 
 });
 
 test('--forks: hosts of a phase run in parallel up to N', async () => {
+  // Concurrency counted, not timed (a loaded machine must not make it flaky): each host's command
+  // waits until `forks` of them are in flight (bounded: 20 s), so the most seen is exactly N when
+  // the engine runs N at once — more would show as more, fewer as a 20 s wait and fewer.
   const d = tempRoot();
-  const hosts = ['a', 'b', 'c', 'd'].map((n) => host(n, [{ name: 'wait', op: { op: 'command', command: 'sleep 0.4' } }]));
-  const t0 = Date.now();
-  await runDeploy(opts(d, hosts, { forks: 4 }));
-  const parallel = Date.now() - t0;
-  const t1 = Date.now();
-  await runDeploy(opts(d, hosts, { forks: 1 }));
-  const serial = Date.now() - t1;
-  assert.ok(parallel < 1200, `forks 4 took ${parallel} ms`);
-  assert.ok(serial >= 1600, `forks 1 took ${serial} ms`);
+  const counted = (forks: number) => {
+    let inFlight = 0;
+    let most = 0;
+    let waiting: (() => void)[] = [];
+    const hosts = ['a', 'b', 'c', 'd'].map((n) => {
+      const local = new LocalConnection(n);
+      const conn = {
+        host: n,
+        async exec(cmd: string, o?: { stdin?: Buffer | string }) {
+          if (cmd !== 'wait-here') return local.exec(cmd, o);
+          inFlight++;
+          most = Math.max(most, inFlight);
+          await new Promise<void>((resolve) => {
+            const bound = setTimeout(resolve, 20_000);
+            waiting.push(() => {
+              clearTimeout(bound);
+              resolve();
+            });
+            if (waiting.length === forks) {
+              const go = waiting;
+              waiting = [];
+              for (const w of go) w();
+            }
+          });
+          inFlight--;
+          return { code: 0, stdout: Buffer.alloc(0), stderr: Buffer.alloc(0) };
+        },
+        put: local.put.bind(local),
+        get: local.get.bind(local),
+        close: async () => {},
+      };
+      return host(n, [{ name: 'wait', op: { op: 'command', command: 'wait-here' } }], { connect: async () => conn });
+    });
+    return { hosts, most: () => most };
+  };
+  for (const forks of [4, 2, 1]) {
+    const c = counted(forks);
+    const r = await runDeploy(opts(d, c.hosts, { forks }));
+    assert.equal(r.ok, true);
+    assert.equal(c.most(), forks, `forks ${forks}`);
+  }
 });
 
 test('an unreachable host is reported and the others are deployed; recap and plain output (CI=true)', async () => {
@@ -399,7 +434,7 @@ test('cold deploy: a file a package created just before is restored as the packa
  * scripts are logged, not run. With `postinst`, an install behaves like Debian's: afterwards the
  * facts say the package is installed and its service enabled and active.
  */
-function fakeAptHost(name: string, log: string[], fail: (cmd: string) => boolean = () => false, postinst = false, installMs = 20) {
+function fakeAptHost(name: string, log: string[], fail: (cmd: string) => boolean = () => false, postinst = false, installMs = 20, installUntil?: Promise<unknown>) {
   const local = new LocalConnection(name);
   let installed = false;
   return {
@@ -417,7 +452,8 @@ function fakeAptHost(name: string, log: string[], fail: (cmd: string) => boolean
       // let the other hosts' stages interleave, as real round trips do
       const install = cmd.includes('apt-get') && cmd.includes(' install ');
       await new Promise((r) => setTimeout(r, install ? installMs : 20));
-      if (install && installMs !== 20) log.push(`${name}: install done`);
+      if (install && installUntil) await installUntil;
+      if (install && (installMs !== 20 || installUntil)) log.push(`${name}: install done`);
       return fail(cmd) ? { code: 1, stdout: Buffer.alloc(0), stderr: Buffer.from('boom') } : { code: 0, stdout: Buffer.alloc(0), stderr: Buffer.alloc(0) };
     },
     put: local.put.bind(local),
@@ -426,14 +462,14 @@ function fakeAptHost(name: string, log: string[], fail: (cmd: string) => boolean
   };
 }
 
-function phasedAptHosts(log: string[], failWeb = false, installMs: Record<string, number> = {}): { hosts: HostSpec[]; phases: DeployOptions['phases'] } {
+function phasedAptHosts(log: string[], failWeb = false, installMs: Record<string, number> = {}, installUntil: Record<string, Promise<unknown>> = {}): { hosts: HostSpec[]; phases: DeployOptions['phases'] } {
   const tasks = (): TaskSpec[] => [
     { name: 'nginx installed', op: { op: 'package', names: ['nginx'] } },
     { name: 'nginx running', op: { op: 'service', name: 'nginx', enabled: true, state: 'started' } },
   ];
   const web = fakeAptHost('web7', log, (c) => failWeb && c.startsWith('systemctl enable'), false, installMs.web7);
   const lb6 = fakeAptHost('lb6', log, undefined, false, installMs.lb6);
-  const lb5 = fakeAptHost('lb5', log, undefined, false, installMs.lb5);
+  const lb5 = fakeAptHost('lb5', log, undefined, false, installMs.lb5, installUntil.lb5);
   return {
     hosts: [
       host('web7', tasks(), { phase: 'web', connect: async () => web }),
@@ -444,7 +480,7 @@ function phasedAptHosts(log: string[], failWeb = false, installMs: Record<string
   };
 }
 
-test('package stage: every host\'s install starts before the first phase configures anything; results stay in task order', async () => {
+test('package stage: every host installs before its own configuration; the phases keep their order; results stay in task order', async () => {
   const d = tempRoot();
   const log: string[] = [];
   const { hosts, phases } = phasedAptHosts(log);
@@ -452,10 +488,9 @@ test('package stage: every host\'s install starts before the first phase configu
   assert.equal(r.ok, true, JSON.stringify(r.hosts.map((h) => h.error)));
   const installs = log.filter((l) => l.includes('apt-get install'));
   assert.deepEqual(installs.sort(), ['lb5: apt-get install nginx', 'lb6: apt-get install nginx', 'web7: apt-get install nginx']);
-  const firstSystemctl = log.findIndex((l) => l.includes('systemctl'));
-  assert.ok(log.slice(firstSystemctl).every((l) => !l.includes('apt-get install')), log.join('\n'));
+  for (const h of ['web7', 'lb6', 'lb5']) assert.ok(log.indexOf(`${h}: apt-get install nginx`) < log.indexOf(`${h}: systemctl enable nginx`), log.join('\n'));
   // the phases still run one after another: web7, then lb6, then lb5
-  assert.deepEqual(log.slice(firstSystemctl), ['web7: systemctl enable nginx', 'web7: systemctl start nginx', 'lb6: systemctl enable nginx', 'lb6: systemctl start nginx', 'lb5: systemctl enable nginx', 'lb5: systemctl start nginx']);
+  assert.deepEqual(log.filter((l) => l.includes('systemctl')), ['web7: systemctl enable nginx', 'web7: systemctl start nginx', 'lb6: systemctl enable nginx', 'lb6: systemctl start nginx', 'lb5: systemctl enable nginx', 'lb5: systemctl start nginx']);
   for (const h of r.hosts) {
     assert.deepEqual(h.tasks.map((t) => [t.name, t.status]), [['nginx installed', 'changed'], ['nginx running', 'changed']]);
     assert.ok(h.timings.journal! >= 0 && h.timings.packages! >= 0, JSON.stringify(h.timings));
@@ -466,16 +501,27 @@ test('package stage: every host\'s install starts before the first phase configu
 test('package stage: a phase waits only for its own hosts\' installs (and the phases before it): webs and the backup are configured while the master still installs', async () => {
   const d = tempRoot();
   const log: string[] = [];
-  const { hosts, phases } = phasedAptHosts(log, false, { web7: 30, lb6: 60, lb5: 600 });
-  const r = await runDeploy(opts(d, hosts, { phases }));
+  // lb5's install ends only once lb6 has been configured (bounded: 20 s, then the order
+  // assertions below fail) — whatever the machine's load, no timing race.
+  let lb6Done: () => void = () => {};
+  const lb6Configured = new Promise<void>((r) => (lb6Done = r));
+  const watch = setInterval(() => {
+    if (log.includes('lb6: systemctl start nginx')) lb6Done();
+  }, 5);
+  const bound = setTimeout(lb6Done, 20_000);
+  const { hosts, phases } = phasedAptHosts(log, false, { web7: 30, lb6: 60, lb5: 20 }, { lb5: lb6Configured });
+  const r = await runDeploy(opts(d, hosts, { phases })).finally(() => {
+    clearInterval(watch);
+    clearTimeout(bound);
+  });
   assert.equal(r.ok, true, JSON.stringify(r.hosts.map((h) => h.error)));
   const at = (l: string) => {
     const i = log.indexOf(l);
     assert.ok(i >= 0, `${l} missing:\n${log.join('\n')}`);
     return i;
   };
-  // every install started before any configuration
-  assert.ok(Math.max(at('web7: apt-get install nginx'), at('lb6: apt-get install nginx'), at('lb5: apt-get install nginx')) < at('web7: systemctl enable nginx'), log.join('\n'));
+  // lb5's install started before lb6 was configured (it was already running, not queued after)
+  assert.ok(at('lb5: apt-get install nginx') < at('lb6: systemctl enable nginx'), log.join('\n'));
   // each host is configured only after its own install; phases in order web7 -> lb6 -> lb5
   assert.ok(at('web7: install done') < at('web7: systemctl enable nginx'));
   assert.ok(at('lb6: install done') < at('lb6: systemctl enable nginx'));
@@ -603,7 +649,8 @@ test('beforePhaseUnless: a file whose probe fails is written in the package stag
   const d = tempRoot();
   const hosts: HostSpec[] = [
     // phase 1 looks, after a moment, whether lb5's early file is there already
-    host('web7', [{ name: 'look', op: { op: 'command', command: `sleep 0.5; if [ -e ${d}/lb5-early ]; then echo yes; else echo no; fi > ${d}/seen-by-web7` } }], { phase: 'p1' }),
+    // (bounded wait, 20 s: if the file came only in lb5's phase, after this one, the answer is "no")
+    host('web7', [{ name: 'look', op: { op: 'command', command: `i=0; while [ ! -e ${d}/lb5-early ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done; if [ -e ${d}/lb5-early ]; then echo yes; else echo no; fi > ${d}/seen-by-web7` } }], { phase: 'p1' }),
     host('lb5', [
       { name: 'in phase', op: { op: 'command', command: `touch ${d}/lb5-phase` } },
       { name: 'early file', op: { op: 'file', path: `${d}/lb5-early`, content: 'x\n' }, beforePhaseUnless: 'false' },
