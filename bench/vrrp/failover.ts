@@ -404,6 +404,9 @@ async function main(): Promise<void> {
   const bl = await createBenchLab({ prefix: values.prefix, subnet: Number(values.subnet), client: true, dir, bundleDir });
   const results: FailoverRun[] = [];
   const started = Date.now();
+  const name = values.out ?? `failover-${impls.join('-')}`;
+  // Written after every run: a batch killed by a timeout or Ctrl-C keeps the runs it made.
+  const save = (complete: boolean): Promise<string> => writeResults(name, { bench: 'failover', machine, seconds: Math.round((Date.now() - started) / 1000), runsPerCase: runs, complete, results });
   try {
     for (const s of settings) {
       for (const failure of failures) {
@@ -416,6 +419,7 @@ async function main(): Promise<void> {
               r = { impl, setting: s.name, failure, run, vipOnBackupMs: null, vipOffMasterMs: null, backupFirstAdvertMs: null, sinceLastAdvertMs: null, prio0Ms: null, client: { total: 0, failed: 0, outageMs: NaN, outageEnd: NaN }, baselineGapMs: NaN, load: NaN, preFailureTakeovers: NaN, samples: [], error: (err as Error).message.slice(0, 4000) };
             }
             results.push(r);
+            await save(false);
             process.stdout.write(
               `${s.name} ${failure} ${impl} #${run}: VIP on b +${r.vipOnBackupMs} ms, since last advert ${r.sinceLastAdvertMs} ms, off a +${r.vipOffMasterMs} ms, b advert +${r.backupFirstAdvertMs} ms, prio0 +${r.prio0Ms} ms; client ${r.client.failed}/${r.client.total} failed, outage ${r.client.outageMs} ms (baseline gap ${r.baselineGapMs} ms, load ${r.load}, backup was master ${r.preFailureTakeovers}× before)${r.error ? ` ERROR ${r.error.split('\n')[0]}` : ''}\n`,
             );
@@ -427,8 +431,7 @@ async function main(): Promise<void> {
     await bl.cleanup();
     await rm(dir, { recursive: true, force: true });
   }
-  const name = values.out ?? `failover-${impls.join('-')}`;
-  const file = await writeResults(name, { bench: 'failover', machine, seconds: Math.round((Date.now() - started) / 1000), runsPerCase: runs, results });
+  const file = await save(true);
   process.stdout.write(`\n${[...TABLE_HEADER, ...tableRows(results)].join('\n')}\n\n${[...STEPS_HEADER, ...stepsRows(results)].join('\n')}\n\nresults: ${file}\n`);
 }
 
