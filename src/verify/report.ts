@@ -51,7 +51,7 @@ export function renderFailover(results: ScenarioResult[]): string {
     for (const n of r.notes) lines.push(`  ${r.id}: ${n}`);
   }
   const probeFrom = results.find((r) => r.probe)?.probeFrom;
-  if (probeFrom) lines.push(`client: one request every 20 ms through ${results.some((r) => r.perVip.length > 1) ? 'each VIP' : 'the VIP'} from ${probeFrom}; VIP seen by polling \`ip addr\` on every LB every 50 ms${results.some((r) => r.perVip.length > 1) ? ' (moved = when the new holder had every VIP)' : ''}`);
+  if (probeFrom) lines.push(`client: one request every 20 ms through ${results.some((r) => r.perVip.length > 1) ? 'each VIP' : 'the VIP'} from ${probeFrom}; VIP changes timed by \`ip monitor\` on every LB (polling \`ip addr\` every 100 ms where it gave no timeline)${results.some((r) => r.perVip.length > 1) ? ' (moved = when the new holder had every VIP)' : ''}`);
   const failed = results.filter((r) => !r.ok).length;
   lines.push(failed === 0 ? `failover: all ${results.length} scenarios passed` : `failover: ${failed} of ${results.length} scenarios FAILED`);
   return lines.join('\n');

@@ -24,7 +24,7 @@ import { CONTROL, addressesOn, haupdStatusOf, httpGets, sleep, within, type Clus
 import type { FaultDriver } from './faults.ts';
 import { PROBE_COMMAND, describeFailures, mergeStats, parseProbeOutput, probeScript, probeStats, type ProbeStats } from './probe.ts';
 import { takeoverBackup, type MemberNow, type Takeover } from './takeover.ts';
-import { VipWatch } from './watch.ts';
+import { POLL_MS, VipWatch } from './watch.ts';
 
 export type ScenarioId = 'planned-stop' | 'freeze' | 'link-down' | 'nginx-dies' | 'backend-dies' | 'recovery' | 'split-brain';
 
@@ -244,6 +244,7 @@ async function measure(
   judge(r, watch, s.stays ?? s.target);
   r.ok = r.reasons.length === 0;
   if (injectNote) r.notes.push(injectNote);
+  if (s.expectTo && !watch.exact.has(s.expectTo)) r.notes.push(`${s.expectTo}'s VIP times come from polling (every ${POLL_MS} ms): its \`ip monitor\` gave no timeline (cut off, or its clock differs from this machine's)`);
   // Every failed request, so a failure can be read from a CI log alone.
   for (const [i, f] of finished.entries()) {
     if (f.stats.failed === 0) continue;

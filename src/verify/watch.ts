@@ -1,5 +1,10 @@
-// VIP polling during a scenario: every member LB is asked `ip -j addr` every POLL_MS (one request
-// per LB in flight at most, so an LB whose link is down never piles up stuck SSH channels).
+// The VIPs during a scenario. On every member LB `ip -ts monitor address` records each VIP added
+// or deleted with its exact time (monitor.ts); that timeline replaces the polls once the scenario
+// is over, for every LB whose clock agrees with ours and whose monitor finished. Meanwhile (and
+// as the fallback: an LB cut off by its link, a clock that disagrees) each LB is asked
+// `ip -j addr` every POLL_MS, one request per LB in flight at most, so an LB whose link is down
+// never piles up stuck SSH channels. Polling less often than before keeps the measuring itself
+// from loading a busy machine during the very window it measures.
 // Times are ms relative to the caller's t0 (the fault), taken from the LB's clock right after
 // `ip` read the addresses when that clock agrees with ours (the lab: one kernel clock), else when
 // the answer arrived: a move is reported no earlier than it happened, and the SSH round trip of a
@@ -8,9 +13,14 @@
 // them (one `ip addr` answer shows them all at once); per-VIP times are there for the report.
 import { performance } from 'node:perf_hooks';
 import type { VrrpInstance } from '../inventory/model.ts';
+import { randomBytes } from 'node:crypto';
+import type { ExecResult } from '../connectors/connection.ts';
 import { addressesAt, observedAt, sleep, within, type Cluster } from './cluster.ts';
+import { monitorScript, parseMonitorOutput, timelineFromEvents } from './monitor.ts';
 
-export const POLL_MS = 50;
+export const POLL_MS = 100;
+/** A monitor ends by itself after this long (its stop file normally ends it much sooner). */
+const MONITOR_MAX_S = 150;
 const POLL_TIMEOUT_MS = 1500;
 
 export interface VipSample {
@@ -24,6 +34,11 @@ export class VipWatch {
   readonly samples: VipSample[] = [];
   private running = true;
   private loops: Promise<void>[] = [];
+  private monitors = new Map<string, { iface: string; stopFile: string; run: Promise<ExecResult | null> }>();
+  /** false once an answer's LB time fell outside [sent, arrived]: its clock is not ours. */
+  private clockAgrees = new Map<string, boolean>();
+  /** Hosts whose timeline came from their monitor (exact times). */
+  readonly exact = new Set<string>();
   t0 = performance.now();
 
   constructor(
@@ -33,6 +48,11 @@ export class VipWatch {
   ) {}
 
   start(): this {
+    for (const m of this.inst.members) {
+      const stopFile = `/tmp/.haup-watch-${randomBytes(4).toString('hex')}`;
+      const run = this.cluster.exec(m.host, 'sh -s', { stdin: monitorScript(stopFile, MONITOR_MAX_S), timeoutMs: (MONITOR_MAX_S + 10) * 1000 }).catch(() => null);
+      this.monitors.set(m.host, { iface: m.interface, stopFile, run });
+    }
     this.loops = this.inst.members.map((m) => this.loop(m.host, m.interface));
     return this;
   }
@@ -66,7 +86,9 @@ export class VipWatch {
       } else await within(pending, POLL_MS, null);
       const arrived = performance.now();
       // Timed by the LB's clock when it agrees with ours (see observedAt), not by the SSH answer.
-      const at = got ? observedAt(started, arrived, got.atEpochMs, Date.now() - arrived) : arrived;
+      const epochMinusPerf = Date.now() - arrived;
+      const at = got ? observedAt(started, arrived, got.atEpochMs, epochMinusPerf) : arrived;
+      if (got && (got.atEpochMs === null || at !== Math.min(Math.max(got.atEpochMs - epochMinusPerf, started), arrived))) this.clockAgrees.set(host, false);
       this.samples.push({ t: at - this.t0, host, held: got === null ? null : this.vips.filter((v) => got!.addrs.includes(v)) });
       const left = POLL_MS - (performance.now() - started);
       if (left > 0) await sleep(left);
@@ -76,16 +98,58 @@ export class VipWatch {
   async stop(): Promise<void> {
     this.running = false;
     await within(Promise.all(this.loops), 3000, []);
+    const epochMinusPerf = Date.now() - performance.now();
+    await Promise.all(
+      [...this.monitors].map(async ([host, m]) => {
+        // An LB cut off by its link cannot be told to stop: its monitor ends by itself later.
+        await within(this.cluster.exec(host, `touch ${m.stopFile}`, { timeoutMs: 3000 }), 3500, null);
+        const r = await within(m.run, 3000, null);
+        if (!r || r.code !== 0 || this.clockAgrees.get(host) === false) return;
+        const out = parseMonitorOutput(r.stdout.toString());
+        if (!out.complete || out.startEpochMs === null) return;
+        this.foldTimeline(host, out, m.iface, epochMinusPerf);
+      }),
+    );
+  }
+
+  /** Replace the host's polls from the monitor's start on by its exact timeline. */
+  private foldTimeline(host: string, out: ReturnType<typeof parseMonitorOutput>, iface: string, epochMinusPerf: number): void {
+    const toT = (epochMs: number) => epochMs - epochMinusPerf - this.t0;
+    const startT = toT(out.startEpochMs!);
+    const mine = this.ordered().filter((x) => x.host === host && x.held !== null);
+    // The state when the monitor started: the last answer before it, or the first answer after
+    // it when no watched VIP changed in between (else: keep the polls).
+    const firstChange = out.events.filter((e) => e.iface === iface && this.vips.includes(e.address) && e.epochMs >= out.startEpochMs!).map((e) => toT(e.epochMs)).sort((a, b) => a - b)[0];
+    const before = mine.filter((x) => x.t <= startT).at(-1) ?? mine.find((x) => firstChange === undefined || x.t < firstChange);
+    if (!before) return;
+    const timeline = timelineFromEvents(before.held, out, iface, this.vips);
+    const kept = this.samples.filter((x) => x.host !== host || x.t < startT);
+    this.samples.length = 0;
+    this.samples.push(...kept, { t: startT, host, held: before.held }, ...timeline.map((e) => ({ t: toT(e.epochMs), host, held: e.held })));
+    this.exact.add(host);
   }
 
   /** First time at or after `after` the host was seen holding every one of `vips` (default: all watched). */
   firstHeld(host: string, after = 0, vips: string[] = this.vips): number | null {
-    return this.samples.find((s) => s.host === host && s.t >= after && s.held !== null && vips.every((v) => s.held!.includes(v)))?.t ?? null;
+    return this.first(host, after, (held) => vips.every((v) => held.includes(v)));
   }
 
   /** First time at or after `after` the host answered without one of `vips` (default: all watched). */
   firstReleased(host: string, after = 0, vips: string[] = this.vips): number | null {
-    return this.samples.find((s) => s.host === host && s.t >= after && s.held !== null && vips.some((v) => !s.held!.includes(v)))?.t ?? null;
+    return this.first(host, after, (held) => vips.some((v) => !held.includes(v)));
+  }
+
+  /**
+   * First time at or after `after` the host's answer satisfied `pred`. An exact timeline has an
+   * entry per change only: the state it was in at `after` counts from `after`.
+   */
+  private first(host: string, after: number, pred: (held: string[]) => boolean): number | null {
+    const seq = this.ordered().filter((s) => s.host === host && s.held !== null);
+    if (this.exact.has(host)) {
+      const carried = seq.filter((s) => s.t < after).at(-1);
+      if (carried && pred(carried.held!)) return after;
+    }
+    return seq.find((s) => s.t >= after && pred(s.held!))?.t ?? null;
   }
 
   /** Per VIP: first time at or after `after` the host was seen holding it. */

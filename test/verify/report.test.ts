@@ -37,7 +37,7 @@ test('failover table: moved after, longest gap, failed/total, bound, verdict; re
       'nginx-dies    9100 ms -> lb6   9200 ms      250/600       move <= 8359 ms, gap <= 8609 ms  FAIL',
       '  freeze: a frozen haupd cannot release',
       '  nginx-dies: FAIL: the VIP reached lb6 after 9100 ms, bound 8359 ms',
-      'client: one request every 20 ms through the VIP from client; VIP seen by polling `ip addr` on every LB every 50 ms',
+      'client: one request every 20 ms through the VIP from client; VIP changes timed by `ip monitor` on every LB (polling `ip addr` every 100 ms where it gave no timeline)',
       'failover: 1 of 4 scenarios FAILED',
     ].join('\n'),
   );
@@ -95,7 +95,7 @@ test('failover table with two VIPs: one row per scenario (moved = both on the ne
       '  planned-stop: FAIL: 1 failed requests, allowed 0',
       '  planned-stop: per VIP: 198.18.0.3 moved 24 ms, gap 24 ms, 0/180 failed; 198.18.0.4 moved 31 ms, gap 45 ms, 1/180 failed',
       '  planned-stop: 1 failed request via 198.18.0.4 (start after the fault, curl exit/HTTP code, duration): +28 ms curl 56/000 (64 ms)',
-      'client: one request every 20 ms through each VIP from client; VIP seen by polling `ip addr` on every LB every 50 ms (moved = when the new holder had every VIP)',
+      'client: one request every 20 ms through each VIP from client; VIP changes timed by `ip monitor` on every LB (polling `ip addr` every 100 ms where it gave no timeline) (moved = when the new holder had every VIP)',
       'failover: 1 of 1 scenarios FAILED',
     ].join('\n'),
   );
