@@ -294,15 +294,28 @@ export class VrrpInstance {
   /** Earliest time a timer event is due, or undefined when nothing is scheduled. */
   nextDeadline(): number | undefined {
     if (this.stopped) return undefined;
-    const candidates = [this.releaseAt, this.advertAt, this.splitBrainRepeatAt];
-    if (this.state === 'backup' && !this.wantMaster) candidates.push(this.masterDownAt);
-    if (this.handover) {
-      candidates.push(this.handover.deadline, this.handover.releaseAt);
-      if (!this.handover.newMaster) candidates.push(this.handover.repeatAt);
+    // Called several times per advert by the daemon: plain comparisons, no array.
+    let min = earlier(earlier(this.releaseAt, this.advertAt), this.splitBrainRepeatAt);
+    if (this.state === 'backup' && !this.wantMaster) min = earlier(min, this.masterDownAt);
+    const hold = this.handover;
+    if (hold) {
+      min = earlier(earlier(min, hold.deadline), hold.releaseAt);
+      if (!hold.newMaster) min = earlier(min, hold.repeatAt);
     }
-    let min: number | undefined;
-    for (const c of candidates) if (c !== undefined && (min === undefined || c < min)) min = c;
     return min;
+  }
+
+  /**
+   * True when the only timer due at `now` is a master's periodic advert (no handover, release,
+   * split-brain repeat or Master_Down): the daemon may act on it before reading queued packets,
+   * since the advert is due whatever they say.
+   */
+  onlyAdvertDue(now: number): boolean {
+    if (this.stopped || this.state !== 'master' || this.handover) return false;
+    if (this.advertAt === undefined || this.advertAt > now) return false;
+    if (this.releaseAt !== undefined && this.releaseAt <= now) return false;
+    if (this.splitBrainRepeatAt !== undefined && this.splitBrainRepeatAt <= now) return false;
+    return true;
   }
 
   get currentState(): VrrpState {
@@ -713,7 +726,16 @@ export class VrrpInstance {
 
   private acceptMaster(advert: ReceivedAdvert, now: number): void {
     if (this.cfg.version === 3 && advert.advertIntervalCs > 0) this.masterAdverIntervalCs = advert.advertIntervalCs;
-    this.masterSeen = { address: advert.from, priority: advert.priority, at: now, self: false };
+    // Every advert from the master (100/s at 0.01 s): update in place rather than allocate
+    // (snapshot() hands out copies, never this object).
+    const seen = this.masterSeen;
+    if (seen !== undefined && !seen.self) {
+      seen.address = advert.from;
+      seen.priority = advert.priority;
+      seen.at = now;
+    } else {
+      this.masterSeen = { address: advert.from, priority: advert.priority, at: now, self: false };
+    }
     this.priorityZeroFrom = undefined;
     this.wantMaster = false;
     this.masterDownAt = now + this.masterDownIntervalMs(this.masterAdverIntervalCs);
@@ -787,6 +809,13 @@ export class VrrpInstance {
 function nextPeriod(previous: number, period: number, now: number): number {
   const next = previous + period;
   return next > now ? next : now + period;
+}
+
+/** The earlier of two optional deadlines. */
+function earlier(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return b < a ? b : a;
 }
 
 function clamp(value: number, min: number, max: number): number {

@@ -92,9 +92,18 @@ class Host {
     return {
       async openSocket(ifname) {
         const listeners: ((p: Buffer, from: string) => void)[] = [];
+        const datagramListeners: ((buf: Buffer, length: number) => void)[] = [];
         let closed = false;
         const detach = host.wire.attach(host.name, (p) => {
-          if (!closed) for (const l of listeners) l(p, `${p[12]}.${p[13]}.${p[14]}.${p[15]}`);
+          if (closed) return;
+          // Like the real socket: one shared receive buffer, overwritten by the next packet.
+          if (datagramListeners.length > 0) {
+            const shared = Buffer.alloc(p.length + 16, 0xee);
+            p.copy(shared);
+            for (const l of datagramListeners) l(shared, p.length);
+            shared.fill(0xee);
+          }
+          for (const l of listeners) l(p, `${p[12]}.${p[13]}.${p[14]}.${p[15]}`);
         });
         const sock: VrrpSocket = {
           ifname,
@@ -107,7 +116,12 @@ class Host {
             if (closed) throw new Error('closed');
             host.wire.send(host.name, encodeIpv4Packet(payload, { src: host.address, dst }));
           },
+          sendNow(dst, payload, onError) {
+            if (closed) return onError(new Error('closed'), dst);
+            host.wire.send(host.name, encodeIpv4Packet(payload, { src: host.address, dst }));
+          },
           onPacket: (cb) => void listeners.push(cb),
+          onDatagram: (cb) => void datagramListeners.push(cb),
           onError: () => undefined,
           close() {
             closed = true;

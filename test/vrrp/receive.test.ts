@@ -440,3 +440,12 @@ test('expectedInstance refuses what no valid config holds', () => {
   assert.deepEqual(ok.authData, Buffer.from('secret\0\0', 'latin1'));
   assert.ok(Object.isFrozen(ok.addresses));
 });
+
+test('equalConstantTime: equal bytes only, same length required', async () => {
+  const { equalConstantTime } = await import('../../src/vrrp/receive.ts');
+  assert.equal(equalConstantTime(Buffer.from('11110000', 'hex'), Buffer.from('11110000', 'hex')), true);
+  assert.equal(equalConstantTime(Buffer.from('11110000', 'hex'), Buffer.from('11110001', 'hex')), false);
+  assert.equal(equalConstantTime(Buffer.from('01110000', 'hex'), Buffer.from('11110000', 'hex')), false);
+  assert.equal(equalConstantTime(Buffer.from('1111', 'hex'), Buffer.from('111100', 'hex')), false);
+  assert.equal(equalConstantTime(Buffer.alloc(0), Buffer.alloc(0)), true);
+});

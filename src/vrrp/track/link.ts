@@ -10,7 +10,7 @@
 // Measured in namespaces (test/e2e/vrrp-io.test.ts prints it): veth carrier loss seen 9-30 ms
 // after `ip link set` via ip monitor, admin down 12 ms, link back 4-17 ms.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { silentLogger, type IoLogger } from '../exec.ts';
 
 /** carrier = 1 means admin up and lower layer up; reading it fails (EINVAL) when admin down. */
@@ -25,6 +25,43 @@ export function readLinkUp(ifname: string): boolean {
 /** The interface name in one `ip -o monitor link` line, e.g. `3: eth0@if5: <...>` -> eth0. */
 export function monitorLineIfname(line: string): string | undefined {
   return /^(?:\[[^\]]*\]\s*)*(?:Deleted\s+)?\d+:\s+([^:@\s]+)[@:]/.exec(line.trim())?.[1];
+}
+
+/**
+ * readLinkUp for the 100 ms poll: one open fd read with pread at offset 0 (sysfs renders the value
+ * again on every read from 0) into a reused buffer, instead of a path walk, an open, a close and
+ * a string 10 times a second for the daemon's whole life. Any error (EINVAL while admin down,
+ * ENODEV once the interface is deleted) counts as down and closes the fd: the next read reopens
+ * the path, so an interface deleted and created again is found.
+ */
+export class CarrierReader {
+  private fd: number | null = null;
+  private readonly buf = Buffer.alloc(8);
+  private readonly path: string;
+
+  constructor(ifname: string) {
+    this.path = `/sys/class/net/${ifname}/carrier`;
+  }
+
+  up(): boolean {
+    try {
+      this.fd ??= openSync(this.path, 'r');
+      return readSync(this.fd, this.buf, 0, this.buf.length, 0) >= 1 && this.buf[0] === 0x31; // '1'
+    } catch {
+      this.close();
+      return false;
+    }
+  }
+
+  close(): void {
+    if (this.fd === null) return;
+    try {
+      closeSync(this.fd);
+    } catch {
+      /* already gone */
+    }
+    this.fd = null;
+  }
 }
 
 export interface LinkWatch {
@@ -83,12 +120,13 @@ function subscribe(fn: (ifname: string) => void, log: IoLogger): () => void {
 }
 
 export function watchLink(ifname: string, onChange: (up: boolean, via: 'poll' | 'monitor') => void, opts: LinkWatchOptions = {}): LinkWatch {
-  let up = readLinkUp(ifname);
+  const carrier = new CarrierReader(ifname);
+  let up = carrier.up();
   let stopped = false;
 
   const check = (via: 'poll' | 'monitor'): void => {
     if (stopped) return;
-    const now = readLinkUp(ifname);
+    const now = carrier.up();
     if (now === up) return;
     up = now;
     onChange(up, via);
@@ -106,6 +144,7 @@ export function watchLink(ifname: string, onChange: (up: boolean, via: 'poll' | 
       if (stopped) return;
       stopped = true;
       clearInterval(poll);
+      carrier.close();
       unsubscribe();
     },
   };
