@@ -87,21 +87,24 @@ export async function runFailover(cluster: Cluster, driver: FaultDriver, o: Fail
     const vip = inst.vips.map((v) => v.address).join(' ');
     let healthy = await waitHealthy(ctx, inst, HEALTH_TIMEOUT_MS);
     for (const id of ids.filter((x) => !o.only || o.only.includes(x))) {
-      if (healthy !== null) {
-        results.push(skipped(id, inst, vip, ctx.probeHost, `not run: the cluster is not healthy (${healthy})`));
+      if (healthy.problem !== null) {
+        results.push(skipped(id, inst, vip, ctx.probeHost, `not run: the cluster is not healthy (${healthy.problem})`));
         continue;
       }
+      // nopreempt: after a failover another LB may be the master; the faults hit the master now.
+      const view = asCurrentMaster(inst, healthy.holder);
       log(`${inst.name}: ${SCENARIO_TITLES[id]}`);
       let r: ScenarioResult;
       try {
-        r = await SCENARIOS[id](ctx, inst, vip);
+        r = await SCENARIOS[id](ctx, view, vip);
       } catch (e) {
-        r = skipped(id, inst, vip, ctx.probeHost, `error: ${errorText(e).message}`);
+        r = skipped(id, view, vip, ctx.probeHost, `error: ${errorText(e).message}`);
       }
+      if (view.master !== inst.master) r.notes.unshift(`nopreempt: ${view.master} is the master now (${inst.master} stayed backup after an earlier failover): the fault hits ${view.master}`);
       results.push(r);
       log(`${inst.name}: ${id}: ${r.ok ? 'pass' : 'FAIL'}${r.reasons.length ? ` (${r.reasons.join('; ')})` : ''}; restoring`);
       healthy = await waitHealthy(ctx, inst, HEALTH_TIMEOUT_MS);
-      if (healthy !== null) r.notes.push(`restore failed: ${healthy}`);
+      if (healthy.problem !== null) r.notes.push(`restore failed: ${healthy.problem}`);
     }
   }
   return results;
@@ -286,8 +289,19 @@ function judge(r: ScenarioResult, watch: VipWatch, holder: string): void {
 
 // ─── Health ──────────────────────────────────────────────────────────────────────────────────
 
-/** The expected holder now: the master, or (nopreempt) whoever haupd says is master. */
-async function health(ctx: Ctx, inst: VrrpInstance): Promise<string | null> {
+/**
+ * Pure: the instance as the scenarios see it with `holder` the master now. With preempt the
+ * healthy holder is the configured master; with nopreempt it may be another LB after a failover:
+ * then it is the master and every other member a backup (highest priority first).
+ */
+export function asCurrentMaster(inst: VrrpInstance, holder: string | undefined): VrrpInstance {
+  if (!holder || holder === inst.master || !inst.members.some((m) => m.host === holder)) return inst;
+  const backups = inst.members.filter((m) => m.host !== holder).map((m) => m.host);
+  return { ...inst, master: holder, backups };
+}
+
+/** Problems (null: healthy) and the VIP holder: the master, or (nopreempt) whoever haupd says is master. */
+async function health(ctx: Ctx, inst: VrrpInstance): Promise<{ problem: string | null; holder: string | undefined }> {
   const holders: Record<string, string[] | { error: string }> = {};
   const statuses: Record<string, HaupdStatusDoc | { error: string }> = {};
   await Promise.all(
@@ -305,16 +319,16 @@ async function health(ctx: Ctx, inst: VrrpInstance): Promise<string | null> {
   const vipHolder = Object.entries(holders).find(([, v]) => Array.isArray(v) && v.includes(inst.vips[0]!.address))?.[0];
   const h = evaluateHaupd(inst, statuses, vipHolder);
   if (!h.ok) problems.push(h.evidence);
-  return problems.length ? problems.join('; ') : null;
+  return { problem: problems.length ? problems.join('; ') : null, holder: vipHolder };
 }
 
-/** Poll until healthy (null) or the timeout (the last problem). */
-async function waitHealthy(ctx: Ctx, inst: VrrpInstance, timeoutMs: number): Promise<string | null> {
+/** Poll until healthy (problem null) or the timeout (the last problem). */
+async function waitHealthy(ctx: Ctx, inst: VrrpInstance, timeoutMs: number): Promise<{ problem: string | null; holder: string | undefined }> {
   const end = Date.now() + timeoutMs;
-  let last: string | null = 'not checked';
+  let last: { problem: string | null; holder: string | undefined } = { problem: 'not checked', holder: undefined };
   while (Date.now() < end) {
     last = await health(ctx, inst);
-    if (last === null) return null;
+    if (last.problem === null) return last;
     await sleep(500);
   }
   return last;

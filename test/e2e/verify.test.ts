@@ -174,7 +174,9 @@ test('nopreempt with two VIPs: the returning master stays backup (no move, 0 fai
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const rec = j.failover!.find((s) => s.id === 'recovery')!;
     assert.deepEqual([rec.expectTo, rec.ok, rec.probe!.failed], [null, true, 0]);
-    assert.ok(rec.notes.includes('nopreempt: lb5 returned as backup'), rec.notes.join('; '));
+    // The master then is lb5, or lb6 when the deploy's haupd restart left it master (nopreempt
+    // keeps it): the faults hit the master of the moment, and the note says which.
+    assert.ok(rec.notes.some((n) => /^nopreempt: lb[56] returned as backup$/.test(n)), rec.notes.join('; '));
     const ps = j.failover!.find((s) => s.id === 'planned-stop')!;
     assert.deepEqual(ps.perVip.map((p) => p.vip), [VIP, VIP2]);
     // The move is when lb6 had both: the later of the two per-VIP times.

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hardFailureBound, masterDownMs, nginxFailureBound, plannedStopBound, splitBrainBound } from '../../src/verify/bounds.ts';
-import { checkMovesVip, nginxCheckOf } from '../../src/verify/scenarios.ts';
+import { asCurrentMaster, checkMovesVip, nginxCheckOf } from '../../src/verify/scenarios.ts';
 import { takeoverBackup } from '../../src/verify/takeover.ts';
 import { labInventory, LINES } from './fixture.ts';
 
@@ -62,4 +62,15 @@ test('nginx dies: whether the VIP moves is judged against the takeover backup\'s
   assert.equal(checkMovesVip(inst, check, 100), true);
   assert.equal(checkMovesVip(inst, check, 80), false);
   assert.equal(checkMovesVip(inst, { ...check, weight: -20 }, 120), false);
+});
+
+test('nopreempt after a failover: the LB holding the VIPs is the master the scenarios fault; the others are its backups', async () => {
+  const inst = (await threeLbs()).vrrp.instances[0]!;
+  assert.equal(asCurrentMaster(inst, 'lb5'), inst);
+  assert.equal(asCurrentMaster(inst, undefined), inst);
+  assert.equal(asCurrentMaster(inst, 'web7'), inst);
+  const v = asCurrentMaster(inst, 'lb6');
+  assert.deepEqual([v.master, v.backups], ['lb6', ['lb5', 'lb4']]);
+  // the takeover from lb6 is lb5 (150), and the bounds use it
+  assert.deepEqual(takeoverBackup(v)!.host, 'lb5');
 });
