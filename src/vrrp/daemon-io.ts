@@ -9,7 +9,7 @@
 //   - other weights: one `priority` event with base + sum of the weights that apply
 //     (track/state.ts: keepalived's semantics; the instance clamps to 1..254, owners stay 255).
 import type { HaupdConfig, InstanceConfig, PartitionGuardConfig } from './config.ts';
-import type { HaupdStatus } from './daemon.ts';
+import type { HaupdStatus } from './daemon-status.ts';
 import { startMetricsServer, type MetricsServer } from './metrics.ts';
 import { startStatusServer, type StatusServer } from './status.ts';
 import { startPartitionGuard, type PartitionGuard } from './track/gateway.ts';

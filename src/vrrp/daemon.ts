@@ -2,10 +2,14 @@
 // machine, sync groups) and the effects (raw sockets, VIPs, gratuitous ARP, tracking, notify
 // scripts, logs, status socket, metrics).
 //
-//   raw socket per interface -> private copy -> validateDatagram (drops counted by reason)
-//     -> instance (or its sync group).handle(advert) -> actions, executed IN ORDER per instance
-//   one timer, set to the earliest deadline of all instances -> handle(timer)
+//   raw socket per interface -> receive-memo.ts (validateDatagram, drops counted by reason;
+//     a repeated advert answered from memory) -> instance (or its sync group).handle(advert)
+//     -> actions, executed IN ORDER per instance (daemon-actions.ts)
+//   one timer, set to the earliest deadline of all instances (daemon-wakeup.ts) -> handle(timer)
 //   tracking (scripts, interfaces, partition guard) -> priority / fault / fault-clear events
+//
+// Around it: daemon-unit.ts (the run-time records), daemon-status.ts (the status document),
+// daemon-run.ts (the process: config, signals, exit code), daemon-io.ts (the effects).
 //
 // Operation:
 //   start    remove stale copies of our VIPs (a previous daemon killed with -9) BEFORE anything
@@ -19,77 +23,25 @@
 // An exception while handling one instance is logged and puts that instance into Fault: it never
 // kills the daemon silently, and never leaves the other instances without adverts.
 import { performance } from 'node:perf_hooks';
-import { encodeAdvert, type Advert } from './codec.ts';
 import type { ConfigLoad, HaupdConfig, InstanceConfig } from './config.ts';
-import { VrrpInstance, type Action, type InstanceEvent, type InstanceSnapshot, type VrrpState } from './instance.ts';
-import { createLogger, type Logger } from './log.ts';
-import { expectedInstance, newDropCounters, type AcceptedAdvert, type DropCounters, type ExpectedInstance } from './receive.ts';
+import { ActionRunner } from './daemon-actions.ts';
+import type { DaemonIo } from './daemon-io.ts';
+import { buildStatus, type HaupdStatus } from './daemon-status.ts';
+import type { Expected, Iface, Unit } from './daemon-unit.ts';
+import { WakeUp } from './daemon-wakeup.ts';
+import { VrrpInstance, type Action, type InstanceEvent } from './instance.ts';
+import type { Logger } from './log.ts';
+import { expectedInstance, newDropCounters, type AcceptedAdvert } from './receive.ts';
 import { ReceiveMemo } from './receive-memo.ts';
-import { VRRP_MULTICAST_GROUP, type VrrpSocket } from './socket.ts';
 import { SyncGroup } from './sync-group.ts';
-import { formatVip } from './vip.ts';
-import { loadConfigInChild } from './config-child.ts';
 import { formatDiagnostic } from '../util/errors.ts';
-import { IoServices, type DaemonIo, type Tracking, type TrackingStatus } from './daemon-io.ts';
-import type { DaemonStatus, InstanceStatus, VrrpStateName } from './status.ts';
-import { HAUPD_VERSION } from './version.ts';
+
+export type { HaupdInstanceStatus, HaupdStatus } from './daemon-status.ts';
 
 /** How long a SIGTERM waits beyond handover_timeout before releasing everything regardless. */
 const SHUTDOWN_GRACE_MS = 2000;
 /** Retry opening the socket of an instance whose interface is missing or has no address. */
 const SOCKET_RETRY_MS = 2000;
-/**
- * Loop turns a due timer may wait while packets are still being read (one packet per socket per
- * turn: raw-socket recv()s once per readable event). Bounds the wait, e.g. 10 instances at
- * 0.01 s stalled 100 ms leave ~100 queued adverts; each turn costs microseconds.
- */
-const MAX_TIMER_DRAIN_TURNS = 256;
-/** Fired Timeouts kept for reuse (one per distinct delay; a master alternates between two). */
-const MAX_SPENT_TIMERS = 8;
-/** Longest a takeover's advert waits for its gratuitous ARPs to start (fork + exec of arping). */
-const GARP_START_WAIT_MS = 150;
-
-interface Expected extends ExpectedInstance {
-  unit: Unit;
-}
-
-/** One configured instance at run time. */
-interface Unit {
-  cfg: InstanceConfig;
-  machine: VrrpInstance;
-  group: SyncGroup | null;
-  iface: Iface | null;
-  expected: Expected | null;
-  /** Actions run strictly in order per instance (add VIPs before GARP and the advert). */
-  queue: Promise<void>;
-  /** Sources of faults we raised (interface missing, internal error) so they can be cleared. */
-  tracking: Tracking | null;
-  /** Shutdown finished (`stopped` action seen). */
-  stopped: boolean;
-  /** Called when the unit has stopped (reload replacement, daemon exit). */
-  onStopped: (() => void)[];
-  lastError?: string;
-  startedAt: number;
-  /** Drops attributed to this instance (after its VRID was recognised), by reason. */
-  drops: Record<string, number>;
-  /** Actions queued or running. */
-  pending: number;
-  /** Encoded adverts by priority, for the current source address. */
-  advertCache: { src: string; byPriority: Map<number, { dst: string; msg: Buffer }[]> };
-  /** Made once per unit: the advert hot path passes it to every send (no closure per send). */
-  onSendError: (err: Error, dst: string) => void;
-}
-
-/** One raw socket per interface, shared by that interface's instances. */
-interface Iface {
-  name: string;
-  socket: VrrpSocket;
-  byVrid: Map<number, Expected>;
-  counters: DropCounters;
-  /** Repeats of an already validated advert skip the parsing (receive-memo.ts); cleared with byVrid. */
-  memo: ReceiveMemo<Expected>;
-  users: number;
-}
 
 /** The state machine's event for an accepted advert, made once per remembered result. */
 const advertEvents = new WeakMap<AcceptedAdvert<Expected>, InstanceEvent>();
@@ -103,36 +55,17 @@ const TIMER_EVENT: InstanceEvent = Object.freeze({ type: 'timer' });
  */
 export type ConfigLoader = (file: string) => Promise<ConfigLoad>;
 
-export interface DaemonOptions {
-  configFile: string;
-  /** Default: validation in a child process (config-child.ts). */
-  loadConfig?: ConfigLoader;
-  /** Tests inject a logger; by default JSON lines on stdout. */
-  log?: Logger;
-  /** Install SIGHUP/SIGTERM/SIGINT handlers (default true). */
-  signals?: boolean;
-  /** I/O services (GARP, notify, tracking, status, metrics); tests may replace them. */
-  io?: DaemonIo;
-}
-
 export class Daemon {
   private config: HaupdConfig;
   private readonly log: Logger;
   private readonly units = new Map<string, Unit>();
   private readonly groups = new Map<string, SyncGroup>();
   private readonly ifaces = new Map<string, Iface>();
-  private timer: NodeJS.Timeout | null = null;
-  private timerAt = Infinity;
-  /**
-   * Timeouts that have fired, by delay (ms): a wake-up with the same delay (a master's every
-   * advert: 9 or 10 ms at 0.01 s) re-arms one with refresh() instead of allocating a new one.
-   */
-  private readonly spentTimers = new Map<number, NodeJS.Timeout>();
-  private readonly timerDelays = new WeakMap<NodeJS.Timeout, number>();
-  private readonly onTimerBound = (): void => this.onTimer();
-  /** A due timer waiting for the poll phase to read queued packets (see onTimer). */
-  private timerDeferred = false;
-  /** Packets read from any socket (valid or not): tells onTimer whether a turn still read some. */
+  /** The one timer (daemon-wakeup.ts). */
+  private readonly wake: WakeUp;
+  /** Executes the machines' actions in order per instance (daemon-actions.ts). */
+  private readonly actions: ActionRunner;
+  /** Packets read from any socket (valid or not): tells the wake-up whether a turn still read some. */
   private packetsRead = 0;
   private shuttingDown = false;
   private finished: ((code: number) => void) | null = null;
@@ -153,6 +86,21 @@ export class Daemon {
     this.log = log;
     this.io = io;
     this.done = new Promise((resolve) => (this.finished = resolve));
+    this.wake = new WakeUp({
+      now: () => this.now(),
+      earliestDeadline: () => this.earliestDeadline(),
+      onlyAdvertsDue: (now) => this.onlyAdvertsDue(now),
+      runDue: () => this.runDueTimers(),
+      packetsRead: () => this.packetsRead,
+      running: () => this.finished !== null,
+    });
+    this.actions = new ActionRunner({
+      log,
+      io,
+      now: () => this.now(),
+      unit: (name) => this.units.get(name),
+      unitStopped: (unit) => this.unitStopped(unit),
+    });
   }
 
   /** Resolves with the exit code once the daemon has stopped. */
@@ -175,7 +123,7 @@ export class Daemon {
     // The guard first: instances created while the gateway is unchecked start in Fault.
     this.io.startPartitionGuard(c.partitionGuard, (event) => this.broadcast(event));
     await this.startInstances(c.instances);
-    this.schedule();
+    this.wake.schedule();
     const mem = process.memoryUsage();
     this.log.info('started', { instances: c.instances.length, rssMb: Math.round(mem.rss / 1048576), heapUsedMb: Math.round(mem.heapUsed / 1048576) });
   }
@@ -349,7 +297,7 @@ export class Daemon {
       this.dispatch(unit, { type: 'start' }, this.now());
     }
     if (missing) this.armSocketRetry();
-    this.schedule();
+    this.wake.schedule();
   }
 
   // ─── Events ─────────────────────────────────────────────────────────────────────────────
@@ -397,8 +345,8 @@ export class Daemon {
       this.instanceCrashed(unit, err, event.type);
       return;
     }
-    this.run(actions);
-    this.schedule();
+    this.actions.run(actions);
+    this.wake.schedule();
   }
 
   /** Log, then Fault: the machine releases its VIPs and sends priority 0 if it was master. */
@@ -406,7 +354,7 @@ export class Daemon {
     unit.lastError = err instanceof Error ? err.message : String(err);
     this.log.error('instance_error', { instance: unit.cfg.name, during, error: err });
     try {
-      this.run(unit.machine.handle({ type: 'fault', source: 'internal', reason: `internal error: ${unit.lastError}` }, this.now()));
+      this.actions.run(unit.machine.handle({ type: 'fault', source: 'internal', reason: `internal error: ${unit.lastError}` }, this.now()));
     } catch (again) {
       // The machine cannot even take a fault: drop our VIPs by hand so nothing is held blindly.
       this.log.error('instance_broken', { instance: unit.cfg.name, error: again });
@@ -414,34 +362,18 @@ export class Daemon {
     }
   }
 
-  /**
-   * Node's event loop runs the timers phase before the poll phase. After a stall (SIGSTOP, a long
-   * GC, an overloaded host) the Master_Down timer has expired AND the live master's adverts are
-   * waiting in the socket; acting in the timers phase would take over from a live master
-   * (measured: 5 of 5 stalls of 100 ms, bench/vrrp/backup-stall.ts). So the decision waits for
-   * setImmediate (the check phase, after poll), turn after turn while a turn still read packets
-   * (bounded): the queued adverts reset the deadline first, as keepalived's read-before-timeout
-   * loop does.
-   */
-  private onTimer(): void {
-    const fired = this.timer;
-    const firedDelay = fired ? this.timerDelays.get(fired) : undefined;
-    if (fired && firedDelay !== undefined && this.spentTimers.size < MAX_SPENT_TIMERS) this.spentTimers.set(firedDelay, fired);
-    this.timer = null;
-    this.timerAt = Infinity;
-    // A master's advert timer needs no such wait: the advert is due whatever the queued packets
-    // say (a better master's advert makes us yield right after it, as if it had come 1 ms
-    // later). This is the every-interval wake-up of a master (100/s at 0.01 s): acting here
-    // saves a loop turn, an Immediate and a Timeout per advert.
-    if (this.onlyAdvertsDue(this.now())) {
-      this.runDueTimers();
-      return;
+  /** Earliest deadline of every live instance (Infinity: none). */
+  private earliestDeadline(): number {
+    let next = Infinity;
+    for (const u of this.units.values()) {
+      if (u.stopped) continue;
+      const d = u.machine.nextDeadline();
+      if (d !== undefined && d < next) next = d;
     }
-    this.timerDeferred = true;
-    this.afterPendingPackets(0);
+    return next;
   }
 
-  /** True when every due deadline is an ungrouped master's advert (see onTimer). */
+  /** True when every due deadline is an ungrouped master's advert (see WakeUp.onTimer). */
   private onlyAdvertsDue(now: number): boolean {
     let any = false;
     for (const u of this.units.values()) {
@@ -452,19 +384,6 @@ export class Daemon {
       any = true;
     }
     return any;
-  }
-
-  private afterPendingPackets(turn: number): void {
-    const before = this.packetsRead;
-    setImmediate(() => {
-      if (this.packetsRead !== before && turn < MAX_TIMER_DRAIN_TURNS) {
-        this.afterPendingPackets(turn + 1);
-        return;
-      }
-      this.timerDeferred = false;
-      if (this.finished) this.runDueTimers(); // not once the daemon has finished
-
-    });
   }
 
   private runDueTimers(): void {
@@ -482,7 +401,7 @@ export class Daemon {
         const deadline = unit.group.nextDeadline();
         if (deadline === undefined || deadline > now) continue;
         try {
-          this.run(unit.group.handleAll(TIMER_EVENT, now));
+          this.actions.run(unit.group.handleAll(TIMER_EVENT, now));
         } catch (err) {
           this.instanceCrashed(unit, err, 'timer');
         }
@@ -491,150 +410,15 @@ export class Daemon {
       const deadline = unit.machine.nextDeadline();
       if (deadline === undefined || deadline > now) continue;
       try {
-        this.run(unit.machine.handle(TIMER_EVENT, now));
+        this.actions.run(unit.machine.handle(TIMER_EVENT, now));
       } catch (err) {
         this.instanceCrashed(unit, err, 'timer');
       }
     }
-    this.schedule();
-  }
-
-  /** One timer for the whole daemon, at the earliest deadline of any instance. */
-  private schedule(): void {
-    // A deferred timer reschedules once it has run (runDueTimers).
-    if (this.timerDeferred) return;
-    let next = Infinity;
-    for (const u of this.units.values()) {
-      if (u.stopped) continue;
-      const d = u.machine.nextDeadline();
-      if (d !== undefined && d < next) next = d;
-    }
-    // A backup moves its Master_Down deadline forward with every advert (100/s at 0.01 s): keep
-    // the earlier wake-up instead of re-arming; when it fires with nothing due, onTimer re-arms.
-    if (this.timer && next >= this.timerAt) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    this.timerAt = next;
-    if (next === Infinity) return;
-    const delay = Math.max(0, Math.ceil(next - this.now()));
-    const spent = this.spentTimers.get(delay);
-    if (spent !== undefined) {
-      // Node documents refresh() on a fired timer as re-arming it with its original delay.
-      this.spentTimers.delete(delay);
-      this.timer = spent.refresh();
-    } else {
-      this.timer = setTimeout(this.onTimerBound, delay);
-      this.timerDelays.set(this.timer, delay);
-    }
+    this.wake.schedule();
   }
 
   // ─── Actions ────────────────────────────────────────────────────────────────────────────
-
-  private run(actions: Action[]): void {
-    for (const action of actions) {
-      const unit = this.units.get(action.instance);
-      if (!unit) continue;
-      // Hot path (every advert interval, 100/s at 0.01 s): with nothing queued before it, an
-      // advert goes out at once instead of through the promise chain.
-      if (action.type === 'send-advert' && unit.pending === 0) {
-        this.sendAdvert(unit, action.priority);
-        continue;
-      }
-      unit.pending++;
-      unit.queue = unit.queue
-        .then(() => this.execute(unit, action))
-        .catch((err: unknown) => {
-          this.log.error('action_failed', { instance: unit.cfg.name, action: action.type, error: err });
-        })
-        .finally(() => {
-          unit.pending--;
-        });
-    }
-  }
-
-  private async execute(unit: Unit, action: Action): Promise<void> {
-    const cfg = unit.cfg;
-    switch (action.type) {
-      case 'add-vips': {
-        const results = await this.io.addVips(cfg.interface, cfg.vips);
-        for (const r of results) {
-          if (!r.ok) this.log.error('vip_add_failed', { instance: cfg.name, vip: formatVip(r.vip), interface: cfg.interface, error: r.error });
-        }
-        this.log.info('vips_added', { instance: cfg.name, interface: cfg.interface, vips: cfg.vips.map(formatVip), ms: Math.max(0, ...results.map((r) => r.durationMs)) });
-        return;
-      }
-      case 'remove-vips': {
-        this.io.cancelGarp(cfg.name);
-        const results = await this.io.removeVips(cfg.interface, cfg.vips);
-        for (const r of results) {
-          if (!r.ok) this.log.error('vip_remove_failed', { instance: cfg.name, vip: formatVip(r.vip), interface: cfg.interface, error: r.error });
-        }
-        this.log.info('vips_removed', { instance: cfg.name, interface: cfg.interface, vips: cfg.vips.map(formatVip) });
-        return;
-      }
-      case 'garp': {
-        // Queued behind a slow `ip addr add`: if we yielded meanwhile, announcing is wrong.
-        if (unit.machine.currentState !== 'master') return;
-        // What follows in this queue (the advert of a planned takeover or a preemption) waits
-        // until the arpings have started: the old master releases 100 ms after that advert, and a
-        // loaded host can take longer than that to fork arping. Bounded: never stalls adverts.
-        const started = this.io.garp(cfg, action.why, this.log.child({ instance: cfg.name }));
-        await waitAtMost(started, GARP_START_WAIT_MS);
-        return;
-      }
-      case 'stop-garp':
-        this.io.cancelGarp(cfg.name);
-        return;
-      case 'send-advert':
-        this.sendAdvert(unit, action.priority);
-        return;
-      case 'transition': {
-        const priority = unit.machine.snapshot().effectivePriority;
-        // `decided`: when the state machine took the decision (this line comes after the VIPs were
-        // added, so `ts` - `decided` is what `ip addr add` cost).
-        const decided = new Date(Date.now() - (this.now() - action.at)).toISOString();
-        this.log.info('transition', { instance: cfg.name, from: action.from, to: action.to, cause: action.cause, reason: action.reason, priority, decided });
-        // Notify scripts run in order, one after another, in the notifier's own queue: never
-        // awaited here, so a slow script cannot delay adverts.
-        if (action.to !== 'init' || action.cause === 'shutdown') {
-          this.io.notify(cfg, action.to === 'init' ? 'stop' : action.to, { previous: action.from, priority, reason: action.reason }, this.log.child({ instance: cfg.name }));
-        }
-        return;
-      }
-      case 'stopped':
-        this.unitStopped(unit);
-        return;
-    }
-  }
-
-  /** Send one advert to each target; the encoded messages are cached per priority (pure function). */
-  private sendAdvert(unit: Unit, priority: number): void {
-    const iface = unit.iface;
-    if (!iface) return;
-    const cfg = unit.cfg;
-    const src = iface.socket.primary;
-    if (unit.advertCache.src !== src) unit.advertCache = { src, byPriority: new Map() };
-    let msgs = unit.advertCache.byPriority.get(priority);
-    if (!msgs) {
-      const advert: Advert = {
-        version: cfg.version,
-        vrid: cfg.vrid,
-        priority,
-        addresses: unit.expected?.addresses ?? cfg.vips.map((v) => v.address),
-        advertIntervalCs: cfg.advertIntervalCs,
-        authType: cfg.version === 2 && cfg.auth ? 1 : 0,
-        authData: cfg.version === 2 ? (cfg.auth?.data ?? Buffer.alloc(8)) : Buffer.alloc(0),
-        checksum: 0,
-      };
-      const targets = cfg.unicastPeers.length > 0 ? cfg.unicastPeers : [VRRP_MULTICAST_GROUP];
-      msgs = targets.map((dst) => ({ dst, msg: encodeAdvert(advert, { src, dst, v3Checksum: cfg.v3Checksum }) }));
-      unit.advertCache.byPriority.set(priority, msgs);
-    }
-    for (let i = 0; i < msgs.length; i++) {
-      const m = msgs[i] as { dst: string; msg: Buffer };
-      iface.socket.sendNow(m.dst, m.msg, unit.onSendError);
-    }
-  }
 
   private unitStopped(unit: Unit): void {
     unit.stopped = true;
@@ -715,7 +499,7 @@ export class Daemon {
     const fresh = [...restart, ...added];
     await this.io.releaseStale(fresh.filter((i) => !this.unitHoldsVips(i)), this.log);
     await this.startInstances(fresh);
-    this.schedule();
+    this.wake.schedule();
     this.reloads.ok++;
     this.reloads.lastAt = new Date().toISOString();
     this.reloads.lastError = null;
@@ -772,7 +556,7 @@ export class Daemon {
     if (!this.finished) return;
     const resolve = this.finished;
     this.finished = null;
-    if (this.timer) clearTimeout(this.timer);
+    this.wake.cancel();
     // Let queued actions (VIP removal, the last adverts) and notify scripts complete.
     await Promise.all([...this.units.values()].map((u) => u.queue));
     await this.io.drainNotify(5000);
@@ -789,123 +573,18 @@ export class Daemon {
     return () => this.status();
   }
 
-  /** The status socket's document (status.ts's shape, plus haupd's extras); metrics render it too. */
+  /** The status socket's document (daemon-status.ts); metrics render it too. */
   status(): HaupdStatus {
-    const now = this.now();
-    const wall = Date.now();
-    const at = (t: number): string => new Date(wall - (now - t)).toISOString();
-    const up = (st: VrrpState): VrrpStateName => st.toUpperCase() as VrrpStateName;
-    const instances = [...this.units.values()].map((u): HaupdInstanceStatus => {
-      const s = u.machine.snapshot();
-      const t = s.lastTransition;
-      const tracking = u.tracking?.status() as TrackingStatus | undefined;
-      return {
-        name: s.name,
-        interface: u.cfg.interface,
-        vrid: s.vrid,
-        version: s.version,
-        state: up(s.state),
-        priority: s.configuredPriority,
-        effectivePriority: s.effectivePriority,
-        vips: u.cfg.vips.map(formatVip),
-        vipsHeld: s.vipsHeld,
-        masterSeen: s.masterSeen ? { address: s.masterSeen.address, priority: s.masterSeen.priority, at: at(s.masterSeen.at), self: s.masterSeen.self } : null,
-        lastTransition: t ? { from: up(t.from), to: up(t.to), reason: t.reason, at: at(t.at), cause: t.cause } : null,
-        counters: { ...s.counters, becameMaster: s.counters.becomeMaster, drops: { ...u.drops } },
-        tracks: tracking?.items.map((i) => ({ name: i.name, kind: i.kind, status: i.status, weight: i.weight, ...(i.detail ? { detail: i.detail } : {}) })) ?? [],
-        primaryAddress: u.iface?.socket.primary ?? null,
-        syncGroup: u.cfg.syncGroup,
-        faults: s.faults,
-        handover: s.handover ? { since: at(s.handover.since), deadline: at(s.handover.deadline), newMaster: s.handover.newMaster ?? null } : null,
-        lastError: u.lastError ?? null,
-      };
-    });
-    return {
-      pid: process.pid,
-      version: HAUPD_VERSION,
-      startedAt: new Date(this.startedAt).toISOString(),
-      uptimeSeconds: Math.round((wall - this.startedAt) / 1000),
+    return buildStatus({
+      now: this.now(),
+      startedAt: this.startedAt,
       configFile: this.config.file,
-      instances,
+      units: this.units.values(),
+      ifaces: this.ifaces.values(),
       partitionGuard: this.io.partitionGuardStatus(),
       shuttingDown: this.shuttingDown,
-      reloads: { ...this.reloads },
-      interfaces: [...this.ifaces.values()].map((i) => ({ name: i.name, primary: i.socket.primary, counters: i.counters })),
-    };
+      reloads: this.reloads,
+    });
   }
 }
 
-export interface HaupdInstanceStatus extends InstanceStatus {
-  masterSeen: (NonNullable<InstanceStatus['masterSeen']> & { self: boolean }) | null;
-  lastTransition: (NonNullable<InstanceStatus['lastTransition']> & { cause: string }) | null;
-  counters: InstanceStatus['counters'] & InstanceSnapshot['counters'];
-  primaryAddress: string | null;
-  syncGroup: string | null;
-  faults: { source: string; reason: string }[];
-  handover: { since: string; deadline: string; newMaster: string | null } | null;
-  lastError: string | null;
-}
-
-export interface HaupdStatus extends DaemonStatus {
-  instances: HaupdInstanceStatus[];
-  shuttingDown: boolean;
-  reloads: { ok: number; failed: number; lastAt: string | null; lastError: string | null };
-  /** Receive counters per interface, drops before the VRID is known included. */
-  interfaces: { name: string; primary: string; counters: DropCounters }[];
-}
-
-/** Load the config, start the daemon, wire the signals; resolves with the exit code. */
-export async function runDaemon(opts: DaemonOptions): Promise<number> {
-  const loadConfig = opts.loadConfig ?? loadConfigInChild;
-  const { config, diagnostics } = await loadConfig(opts.configFile);
-  const log = opts.log ?? createLogger({ level: config?.logLevel ?? 'info' });
-  for (const d of diagnostics) log[d.severity === 'error' ? 'error' : 'warn']('config_diagnostic', { diagnostic: formatDiagnostic(d) });
-  if (!config) {
-    process.stderr.write(diagnostics.map(formatDiagnostic).join('\n') + '\n');
-    return 2;
-  }
-  const daemon = new Daemon(config, log, opts.io ?? new IoServices(log), loadConfig);
-  // A signal that arrives while starting is applied once start() is done (a SIGTERM then still
-  // hands over; a SIGHUP reloads), never lost and never acted on half-started.
-  let started = false;
-  const deferred: (() => void)[] = [];
-  const when = (fn: () => void) => () => (started ? fn() : void deferred.push(fn));
-  const handlers: [NodeJS.Signals, () => void][] = [
-    ['SIGHUP', when(() => void daemon.reload())],
-    ['SIGTERM', when(() => daemon.shutdown(false))],
-    ['SIGINT', when(() => daemon.shutdown(true))],
-  ];
-  if (opts.signals !== false) for (const [sig, h] of handlers) process.on(sig, h);
-  // Last resort: an exception outside any instance handler is logged, never silent.
-  const onUncaught = (err: unknown): void => log.error('uncaught_exception', { error: err });
-  process.on('uncaughtException', onUncaught);
-  process.on('unhandledRejection', onUncaught);
-  try {
-    await daemon.start();
-  } catch (err) {
-    log.error('start_failed', { error: err });
-    daemon.shutdown(true);
-  }
-  started = true;
-  for (const fn of deferred.splice(0)) fn();
-  const code = await daemon.exited;
-  for (const [sig, h] of handlers) process.off(sig, h);
-  process.off('uncaughtException', onUncaught);
-  process.off('unhandledRejection', onUncaught);
-  return code;
-}
-
-/** `haupd [--config FILE]`: run until stopped; never hangs on a stray handle after the end. */
-export async function runDaemonProcess(configFile: string, loadConfig?: ConfigLoader): Promise<number> {
-  const code = await runDaemon({ configFile, ...(loadConfig ? { loadConfig } : {}) });
-  // Everything was closed; should a stray handle keep the loop alive, do not hang systemd.
-  setTimeout(() => process.exit(code), 3000).unref();
-  return code;
-}
-
-/** Resolves when `p` settles or after `ms`, whichever comes first (never rejects). */
-function waitAtMost(p: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
-  return Promise.race([p.then(() => undefined, () => undefined), timeout]).finally(() => clearTimeout(timer));
-}

@@ -8,7 +8,7 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT, exitCodeOf, formatDiagnostic, formatError, HaupError } from '../util/errors.ts';
 import { loadConfigFile } from './config.ts';
-import { runDaemonProcess } from './daemon.ts';
+import { runDaemonProcess } from './daemon-run.ts';
 import { createLogger } from './log.ts';
 import { releaseVips } from './release.ts';
 import { queryStatus } from './status.ts';

@@ -10,7 +10,7 @@
 // directly; its config is validated by a child (`--resolve-config`, config-child.ts) when running
 // from the bundle. Every other form loads the full command line (main-cli.ts) on demand.
 import { serializeConfigLoad } from './config-child.ts';
-import { runDaemonProcess } from './daemon.ts';
+import { runDaemonProcess } from './daemon-run.ts';
 import { DEFAULT_CONFIG, IS_BUNDLED } from './version.ts';
 
 /** The config file when argv is a plain daemon run (`[]`, `--config F`, `-c F`, `--config=F`). */
