@@ -5,7 +5,7 @@
 //   node --import tsx src/vrrp/bundle.ts OUTDIR        (npm-free; prints the manifest)
 //
 // Layout of OUTDIR (copy it to /opt/haup as is):
-//   bin/haupd                     #!/bin/sh wrapper: exec node lib/haupd.cjs "$@"
+//   bin/haupd                     #!/bin/sh wrapper: exec node --no-opt lib/haupd.cjs "$@"
 //   lib/haupd.cjs                 the daemon, every dependency it needs inlined
 //   lib/haupd-cli.cjs             the rest of the command line and the config validator (commander,
 //                                 zod, yaml), loaded only by --check-config, --release, status and
@@ -24,6 +24,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/**
+ * Node flags the launcher passes by default (see the launcher's comment and docs/benchmarks.md):
+ * `--no-opt` turns TurboFan off on Node 18 (V8 10.2) and Node 20 (V8 11.3) alike.
+ */
+export const DEFAULT_NODE_FLAGS = '--no-opt';
 
 /** Node ABIs shipped: 108 = Node 18 (Debian bookworm), 115 = Node 20. */
 export const SHIPPED_ABIS = [108, 115] as const;
@@ -136,8 +142,12 @@ export async function bundleHaupd(outDir: string): Promise<BundleManifest> {
   const wrapper = [
     '#!/bin/sh',
     '# haupd launcher: the bundled daemon on the node found in PATH (Debian: /usr/bin/node).',
+    `# ${DEFAULT_NODE_FLAGS}: no optimizing compiler (TurboFan). haupd runs little JavaScript per`,
+    '# advert; TurboFan costs the long-running daemon ~5 MB of RSS (its code pages and zones) for',
+    '# ~0.3 % of a core at 0.01 s adverts (docs/benchmarks.md). Node 18 and 20 both accept it.',
+    '# HAUPD_NODE_FLAGS replaces these flags (empty: none).',
     'here=$(dirname "$(readlink -f "$0")")',
-    'exec "${HAUPD_NODE:-node}" "$here/../lib/haupd.cjs" "$@"',
+    `exec "\${HAUPD_NODE:-node}" \${HAUPD_NODE_FLAGS-${DEFAULT_NODE_FLAGS}} "$here/../lib/haupd.cjs" "$@"`,
     '',
   ].join('\n');
   await writeFile(path.join(out, 'bin', 'haupd'), wrapper);

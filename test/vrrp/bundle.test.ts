@@ -69,3 +69,26 @@ test('bundle: one JS file + abi108/abi115 addons + manifest; runs --check-config
     await rm(work, { recursive: true, force: true });
   }
 });
+
+test('launcher: node gets --no-opt by default; HAUPD_NODE_FLAGS replaces it (empty: no flags)', async () => {
+  const work = await mkdtemp(path.join(tmpdir(), 'haupd-launcher-'));
+  try {
+    const built = path.join(work, 'build');
+    await bundleHaupd(built);
+    // A stand-in node that prints the command line it was given.
+    const fakeNode = path.join(work, 'node');
+    await writeFile(fakeNode, '#!/bin/sh\necho "$@"\n', { mode: 0o755 });
+    const launch = (extra: Record<string, string>): Promise<string> =>
+      new Promise((resolve, reject) =>
+        execFile(path.join(built, 'bin', 'haupd'), ['--config', '/etc/haup/haupd.yml'], { env: { PATH: '/usr/bin:/bin', HAUPD_NODE: fakeNode, ...extra }, timeout: 10_000 }, (err, stdout) =>
+          err ? reject(err) : resolve(stdout.trim()),
+        ),
+      );
+    const entry = `${path.join(built, 'bin')}/../lib/haupd.cjs`;
+    assert.equal(await launch({}), `--no-opt ${entry} --config /etc/haup/haupd.yml`);
+    assert.equal(await launch({ HAUPD_NODE_FLAGS: '' }), `${entry} --config /etc/haup/haupd.yml`);
+    assert.equal(await launch({ HAUPD_NODE_FLAGS: '--max-semi-space-size=1 --no-opt' }), `--max-semi-space-size=1 --no-opt ${entry} --config /etc/haup/haupd.yml`);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+});
