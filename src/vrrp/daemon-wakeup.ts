@@ -64,11 +64,18 @@ export class WakeUp {
     if (fired && firedDelay !== undefined && this.spentTimers.size < MAX_SPENT_TIMERS) this.spentTimers.set(firedDelay, fired);
     this.timer = null;
     this.timerAt = Infinity;
+    const now = this.host.now();
+    // Nothing due: a backup's Master_Down moved forward with the adverts received since the timer
+    // was armed (every ~Master_Down at 0.01 s). Nothing to decide, so nothing to wait for: re-arm.
+    if (this.host.earliestDeadline() > now) {
+      this.schedule();
+      return;
+    }
     // A master's advert timer needs no such wait: the advert is due whatever the queued packets
     // say (a better master's advert makes us yield right after it, as if it had come 1 ms
     // later). This is the every-interval wake-up of a master (100/s at 0.01 s): acting here
     // saves a loop turn, an Immediate and a Timeout per advert.
-    if (this.host.onlyAdvertsDue(this.host.now())) {
+    if (this.host.onlyAdvertsDue(now)) {
       this.host.runDue();
       return;
     }
