@@ -26,8 +26,8 @@ export interface WakeUpHost {
   earliestDeadline(): number;
   /** True when every due deadline is a master's periodic advert (acted on at once). */
   onlyAdvertsDue(now: number): boolean;
-  /** Run the due timers; the host calls schedule() afterwards. */
-  runDue(): void;
+  /** Run the timers due at `now`; the host calls schedule() afterwards. */
+  runDue(now: number): void;
   /** Packets read so far (any socket, valid or not). */
   packetsRead(): number;
   /** False once the daemon has finished: a deferred timer is then dropped. */
@@ -68,7 +68,7 @@ export class WakeUp {
     // Nothing due: a backup's Master_Down moved forward with the adverts received since the timer
     // was armed (every ~Master_Down at 0.01 s). Nothing to decide, so nothing to wait for: re-arm.
     if (this.host.earliestDeadline() > now) {
-      this.schedule();
+      this.schedule(now);
       return;
     }
     // A master's advert timer needs no such wait: the advert is due whatever the queued packets
@@ -76,7 +76,7 @@ export class WakeUp {
     // later). This is the every-interval wake-up of a master (100/s at 0.01 s): acting here
     // saves a loop turn, an Immediate and a Timeout per advert.
     if (this.host.onlyAdvertsDue(now)) {
-      this.host.runDue();
+      this.host.runDue(now);
       return;
     }
     this.deferred = true;
@@ -91,12 +91,16 @@ export class WakeUp {
         return;
       }
       this.deferred = false;
-      if (this.host.running()) this.host.runDue(); // not once the daemon has finished
+      if (this.host.running()) this.host.runDue(this.host.now()); // not once the daemon has finished
     });
   }
 
-  /** One timer for the whole daemon, at the earliest deadline of any instance. */
-  schedule(): void {
+  /**
+   * One timer for the whole daemon, at the earliest deadline of any instance. `now`: the caller's
+   * clock reading when it has one (the hot path reads the clock once per wake-up: Node 20's
+   * performance.now() allocates per call).
+   */
+  schedule(now?: number): void {
     // A deferred timer reschedules once it has run (runDueTimers).
     if (this.deferred) return;
     const next = this.host.earliestDeadline();
@@ -107,7 +111,7 @@ export class WakeUp {
     this.timer = null;
     this.timerAt = next;
     if (next === Infinity) return;
-    const delay = Math.max(0, Math.ceil(next - this.host.now()));
+    const delay = Math.max(0, Math.ceil(next - (now ?? this.host.now())));
     const spent = this.spentTimers.get(delay);
     if (spent !== undefined) {
       // Node documents refresh() on a fired timer as re-arming it with its original delay.

@@ -59,6 +59,8 @@ export class Daemon {
   private config: HaupdConfig;
   private readonly log: Logger;
   private readonly units = new Map<string, Unit>();
+  /** The same units as an array: the every-advert loops index it (a Map iterator allocates per step without TurboFan). */
+  private unitList: Unit[] = [];
   private readonly groups = new Map<string, SyncGroup>();
   private readonly ifaces = new Map<string, Iface>();
   /** The one timer (daemon-wakeup.ts). */
@@ -90,7 +92,7 @@ export class Daemon {
       now: () => this.now(),
       earliestDeadline: () => this.earliestDeadline(),
       onlyAdvertsDue: (now) => this.onlyAdvertsDue(now),
-      runDue: () => this.runDueTimers(),
+      runDue: (now) => this.runDueTimers(now),
       packetsRead: () => this.packetsRead,
       running: () => this.finished !== null,
     });
@@ -173,6 +175,7 @@ export class Daemon {
     if (iface) this.register(unit, iface);
     else unit.machine.handle({ type: 'fault', source: `socket:${cfg.interface}`, reason: `no VRRP socket on ${cfg.interface} (interface missing or without IPv4 address)` }, this.now());
     this.units.set(cfg.name, unit);
+    this.unitList = [...this.units.values()];
     unit.tracking = this.io.startTracking(cfg, (event) => this.dispatch(unit, event, this.now()), this.log.child({ instance: cfg.name }));
     return unit;
   }
@@ -346,7 +349,7 @@ export class Daemon {
       return;
     }
     this.actions.run(actions);
-    this.wake.schedule();
+    this.wake.schedule(now);
   }
 
   /** Log, then Fault: the machine releases its VIPs and sends priority 0 if it was master. */
@@ -365,7 +368,9 @@ export class Daemon {
   /** Earliest deadline of every live instance (Infinity: none). */
   private earliestDeadline(): number {
     let next = Infinity;
-    for (const u of this.units.values()) {
+    const list = this.unitList;
+    for (let i = 0; i < list.length; i++) {
+      const u = list[i] as Unit;
       if (u.stopped) continue;
       const d = u.machine.nextDeadline();
       if (d !== undefined && d < next) next = d;
@@ -376,7 +381,9 @@ export class Daemon {
   /** True when every due deadline is an ungrouped master's advert (see WakeUp.onTimer). */
   private onlyAdvertsDue(now: number): boolean {
     let any = false;
-    for (const u of this.units.values()) {
+    const list = this.unitList;
+    for (let i = 0; i < list.length; i++) {
+      const u = list[i] as Unit;
       if (u.stopped) continue;
       const d = u.machine.nextDeadline();
       if (d === undefined || d > now) continue;
@@ -386,13 +393,14 @@ export class Daemon {
     return any;
   }
 
-  private runDueTimers(): void {
-    const now = this.now();
+  private runDueTimers(now: number): void {
     // Allocated only when there are sync groups (the every-advert path allocates nothing here).
     let seen: Set<SyncGroup> | undefined;
     // Actions run here are synchronous sends or queued promises: nothing removes a unit while
-    // we iterate (and a Map iterator would survive a deletion anyway).
-    for (const unit of this.units.values()) {
+    // we iterate (and a removal replaces unitList rather than changing it).
+    const list = this.unitList;
+    for (let i = 0; i < list.length; i++) {
+      const unit = list[i] as Unit;
       if (unit.stopped) continue;
       if (unit.group) {
         seen ??= new Set<SyncGroup>();
@@ -415,7 +423,7 @@ export class Daemon {
         this.instanceCrashed(unit, err, 'timer');
       }
     }
-    this.wake.schedule();
+    this.wake.schedule(now);
   }
 
   // ─── Actions ────────────────────────────────────────────────────────────────────────────
@@ -426,7 +434,10 @@ export class Daemon {
     unit.tracking = null;
     this.io.cancelGarp(unit.cfg.name);
     this.unregister(unit);
-    if (this.units.get(unit.cfg.name) === unit) this.units.delete(unit.cfg.name);
+    if (this.units.get(unit.cfg.name) === unit) {
+      this.units.delete(unit.cfg.name);
+      this.unitList = [...this.units.values()];
+    }
     if (unit.group && [...this.units.values()].every((u) => u.group !== unit.group)) {
       for (const [name, g] of this.groups) if (g === unit.group) this.groups.delete(name);
     }
