@@ -6,8 +6,12 @@
  * measured over WINDOW seconds once steady (after the 5 s gratuitous ARP repeat).
  *
  *   node --import tsx bench/vrrp/idle.ts [--runs 5] [--window 60] [--settings v2-1s,v3-100ms,v3-10ms]
+ *                                        [--impl both|haupd|keepalived] [--prefix hperf] [--subnet 30]
  *
- * ~(window + 12 s) × runs: 6 min for the defaults. Namespaces haup-bvi*-* on 198.18.185-190.0/24.
+ * ~(window + 12 s) × runs: 6 min for the defaults. Namespaces haup-PREFIXi-* on
+ * 198.18.(SUBNET+i).0/24, one lab per (setting, impl): haup-hperf0..5-* on 198.18.30-35.0/24 by
+ * default (unique to this benchmark, so it can run beside the takeover benchmarks).
+ * haupd's node flags: HAUPD_NODE_FLAGS (recorded in the results as machine.nodeFlags).
  * CPU = CPU time of every live thread (/proc/PID/task/TID/schedstat, ns) over wall time, % of one
  * core; cross-checked with utime+stime ticks. keepalived counts its parent and VRRP child.
  */
@@ -38,11 +42,14 @@ import {
 
 /**
  * Floors: a bare idle Node (the RSS floor of any Node daemon), and a bare Node waking 100 times a
- * second (what any Node process pays in CPU for a 10 ms timer, before doing anything).
+ * second (what any Node process pays in CPU for a 10 ms timer, before doing anything), also with
+ * --no-opt (haupd's launcher flag: no TurboFan, whose code pages and zones a hot timer touches).
+ * Values: node's arguments.
  */
 export const FLOORS = {
-  'node-floor': 'setInterval(()=>{},1e3)',
-  'node-100hz': 'setInterval(()=>{},10)',
+  'node-floor': ['-e', 'setInterval(()=>{},1e3)'],
+  'node-100hz': ['-e', 'setInterval(()=>{},10)'],
+  'node-100hz-no-opt': ['--no-opt', '-e', 'setInterval(()=>{},10)'],
 } as const;
 type Floor = keyof typeof FLOORS;
 
@@ -132,7 +139,7 @@ async function idleRun(bl: BenchLab, impl: Impl, s: Setting, run: number, window
 
 /** A floor process, in one of the labs' namespaces so cleanup always reaps it. */
 async function floorRun(bl: BenchLab, floor: Floor, run: number, windowS: number): Promise<IdleRun> {
-  const child = bl.lab.spawn('a', process.execPath, ['-e', FLOORS[floor]]);
+  const child = bl.lab.spawn('a', process.execPath, [...FLOORS[floor]]);
   try {
     await sleep(2000);
     if (child.pid === undefined) throw new Error('floor process did not start');
@@ -167,7 +174,7 @@ export const IDLE_HEADER = [
 ];
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, window: { type: 'string', default: '60' }, settings: { type: 'string', default: 'v2-1s,v3-100ms,v3-10ms' }, out: { type: 'string', default: 'idle' }, impl: { type: 'string', default: 'both' } } });
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, window: { type: 'string', default: '60' }, settings: { type: 'string', default: 'v2-1s,v3-100ms,v3-10ms' }, out: { type: 'string', default: 'idle' }, impl: { type: 'string', default: 'both' }, prefix: { type: 'string', default: 'hperf' }, subnet: { type: 'string', default: '30' } } });
   const runs = Number(values.runs);
   const windowS = Number(values.window);
   const settings = values.settings.split(',').map((n) => {
@@ -177,14 +184,14 @@ async function main(): Promise<void> {
   });
   const dir = `/tmp/haup-bench-idle-${process.pid}`;
   const bundleDir = await buildBundle(`${dir}/bundle`);
-  const machine = await machineInfo(); // at build time: names the haupd source measured
+  const machine = { ...(await machineInfo()), nodeFlags: process.env.HAUPD_NODE_FLAGS ?? '' }; // at build time: names the haupd source measured
   const impls = values.impl === 'both' ? IMPLS : IMPLS.filter((i) => i === values.impl);
   const combos = settings.flatMap((s) => impls.map((impl) => ({ s, impl })));
   const labs: BenchLab[] = [];
   const started = Date.now();
   const results: IdleRun[] = [];
   try {
-    for (const [i, c] of combos.entries()) labs.push(await createBenchLab({ prefix: `bvi${i}`, subnet: 185 + i, client: false, dir, bundleDir }));
+    for (const [i, c] of combos.entries()) labs.push(await createBenchLab({ prefix: `${values.prefix}${i}`, subnet: Number(values.subnet) + i, client: false, dir, bundleDir }));
     for (let run = 1; run <= runs; run++) {
       const batch = await Promise.all([...combos.map((c, i) => idleRun(labs[i] as BenchLab, c.impl, c.s, run, windowS)), ...(Object.keys(FLOORS) as Floor[]).map((f) => floorRun(labs[0] as BenchLab, f, run, windowS))]);
       for (const r of batch) {

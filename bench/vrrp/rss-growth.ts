@@ -1,14 +1,18 @@
 /**
  * LONG benchmark (~10.5 min): memory over time at 100 adverts/s (VRRPv3, 0.01 s adverts). A
- * keepalived pair and a haupd pair run side by side (two labs, at the same time); the master's and
- * the backup's RSS and the master's CPU are sampled every 10 s for 10 minutes.
+ * keepalived pair, a haupd pair and a bare Node waking every 10 ms (the floor any Node daemon
+ * pays: `node -e 'setInterval(()=>{},10)'`) run side by side, at the same time; the master's and
+ * the backup's RSS and the master's CPU are sampled every 30 s for 10 minutes.
  *
- *   node --import tsx bench/vrrp/rss-growth.ts [--minutes 10] [--every 10] [--out NAME]
+ *   node --import tsx bench/vrrp/rss-growth.ts [--minutes 10] [--every 30] [--out NAME] [--prefix hperfg] [--subnet 38]
+ *                                              [--floor node-100hz|node-100hz-no-opt]
  *
- * Namespaces haup-bvgk-* (198.18.183.0/24) and haup-bvgh-* (198.18.184.0/24), removed at the end.
+ * Namespaces haup-PREFIXk-* (198.18.SUBNET.0/24) and haup-PREFIXh-* (198.18.SUBNET+1.0/24),
+ * removed at the end. haupd's node flags: HAUPD_NODE_FLAGS (recorded as machine.nodeFlags).
  */
 import { rm } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { FLOORS } from './idle.ts';
 import {
   SETTINGS,
   buildBundle,
@@ -83,6 +87,33 @@ async function track(bl: BenchLab, impl: Impl, minutes: number, everyS: number):
   }
 }
 
+/** The 100 Hz bare Node floor in the haupd lab's namespace, sampled like a master (no backup). */
+async function trackFloor(bl: BenchLab, floor: keyof typeof FLOORS, minutes: number, everyS: number): Promise<{ impl: string; samples: GrowthSample[] }> {
+  const child = bl.lab.spawn('a', process.execPath, [...FLOORS[floor]]);
+  try {
+    await sleep(2000);
+    if (child.pid === undefined) throw new Error('floor process did not start');
+    const pids = [child.pid];
+    const samples: GrowthSample[] = [];
+    const t0 = now();
+    let lastCpu = await cpuNs(pids);
+    let lastT = t0;
+    const n = Math.round((minutes * 60) / everyS);
+    samples.push({ s: 0, masterRssKb: await rssKb(pids), backupRssKb: NaN, masterCpuPct: NaN, load: await loadAvg() });
+    for (let i = 1; i <= n; i++) {
+      await sleep(Math.max(0, t0 + i * everyS * 1000 - now()));
+      const cpu = await cpuNs(pids);
+      const t = now();
+      samples.push({ s: round1((t - t0) / 1000), masterRssKb: await rssKb(pids), backupRssKb: NaN, masterCpuPct: Math.round(((cpu - lastCpu) / 1e6 / (t - lastT)) * 100 * 1000) / 1000, load: await loadAvg() });
+      lastCpu = cpu;
+      lastT = t;
+    }
+    return { impl: floor, samples };
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
 export function growthSummary(samples: GrowthSample[]): { firstKb: number; lastKb: number; maxKb: number; slopeKbPerMin: number; slopeLastHalfKbPerMin: number; cpuMedianPct: number } {
   const xs = samples.map((x) => x.s / 60);
   const ys = samples.map((x) => x.masterRssKb);
@@ -99,19 +130,21 @@ export function growthSummary(samples: GrowthSample[]): { firstKb: number; lastK
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { minutes: { type: 'string', default: '10' }, every: { type: 'string', default: '10' }, out: { type: 'string', default: 'rss-growth' } } });
+  const { values } = parseArgs({ options: { minutes: { type: 'string', default: '10' }, every: { type: 'string', default: '30' }, out: { type: 'string', default: 'rss-growth' }, prefix: { type: 'string', default: 'hperfg' }, subnet: { type: 'string', default: '38' }, floor: { type: 'string', default: 'node-100hz' } } });
+  if (!(values.floor in FLOORS)) throw new Error(`--floor: one of ${Object.keys(FLOORS).join(', ')}`);
+  const floor = values.floor as keyof typeof FLOORS;
   const minutes = Number(values.minutes);
   const every = Number(values.every);
   const dir = `/tmp/haup-bench-growth-${process.pid}`;
   const bundleDir = await buildBundle(`${dir}/bundle`);
-  const machine = await machineInfo(); // at build time: names the haupd source measured
+  const machine = { ...(await machineInfo()), nodeFlags: process.env.HAUPD_NODE_FLAGS ?? '' }; // at build time: names the haupd source measured
   const labs = [
-    await createBenchLab({ prefix: 'bvgk', subnet: 183, client: false, dir, bundleDir }),
-    await createBenchLab({ prefix: 'bvgh', subnet: 184, client: false, dir, bundleDir }),
+    await createBenchLab({ prefix: `${values.prefix}k`, subnet: Number(values.subnet), client: false, dir, bundleDir }),
+    await createBenchLab({ prefix: `${values.prefix}h`, subnet: Number(values.subnet) + 1, client: false, dir, bundleDir }),
   ] as const;
   const started = Date.now();
   try {
-    const results = await Promise.all([track(labs[0], 'keepalived', minutes, every), track(labs[1], 'haupd', minutes, every)]);
+    const results = await Promise.all([track(labs[0], 'keepalived', minutes, every), track(labs[1], 'haupd', minutes, every), trackFloor(labs[1], floor, minutes, every)]);
     const summary = results.map((r) => ({ impl: r.impl, ...growthSummary(r.samples) }));
     const file = await writeResults(values.out, { bench: 'rss-growth', machine, seconds: Math.round((Date.now() - started) / 1000), setting: 'v3-10ms', everyS: every, minutes, summary, results });
     for (const s of summary) {
