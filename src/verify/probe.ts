@@ -157,20 +157,47 @@ export function mergeStats(all: ProbeStats[]): ProbeStats {
 }
 
 /**
+ * The handover of one VIP, epoch ms on the LBs' clocks: from the new holder adding it to the old
+ * holder removing it. The clients' ARP entries switch somewhere inside (when the gratuitous ARP
+ * reaches them).
+ */
+export interface SwitchWindow {
+  fromEpochMs: number;
+  toEpochMs: number;
+}
+
+/** Slack around a switch window: the probe host's clock against the LBs' `ip monitor` times. */
+export const SWITCH_SLACK_MS = 100;
+
+/** curl exits for a connection that was accepted and then broken: 52 empty reply, 55 send, 56 receive (reset). */
+const CONNECTION_BROKEN = new Set([52, 55, 56]);
+
+/**
+ * Pure: a failure that is a connection broken in flight by the ARP switch. It was accepted by
+ * one LB and its next packets reached the other after the client's ARP entry changed, which
+ * answers with a reset: no VRRP pair without connection sync keeps such a connection
+ * (keepalived neither). Refused or timed-out requests (no holder) are never this.
+ */
+export function brokenAcrossSwitch(f: ProbeStats['failures'][number], w: SwitchWindow): boolean {
+  if (f.curlExit === null || !CONNECTION_BROKEN.has(f.curlExit)) return false;
+  return f.startMs <= w.toEpochMs + SWITCH_SLACK_MS && f.startMs + f.durationMs >= w.fromEpochMs - SWITCH_SLACK_MS;
+}
+
+/**
  * The failed requests for the report, each as `+OFFSET ms curl EXIT/HTTP (DURATION ms)`, OFFSET
  * in ms from the fault (`faultEpochMs`, this machine's clock; the probe host's clock is the same
- * in the lab) to when curl ran. With `moveEpochMs` (when the VIP was seen on its new holder),
- * the requests that were running across the move are listed apart: a reset (56) there is a
- * connection the old holder had accepted and the new one does not know; the others found no
- * holder (7 refused, 28 timed out) or a broken one.
+ * in the lab) to when curl ran. With the VIP's switch window, the connections broken in flight
+ * across it are listed apart (see brokenAcrossSwitch); the others found no holder (7 refused,
+ * 28 timed out) or a broken one.
  */
-export function describeFailures(failures: ProbeStats['failures'], faultEpochMs: number, moveEpochMs: number | null = null): string {
+export function describeFailures(failures: ProbeStats['failures'], faultEpochMs: number, window: SwitchWindow | null = null): string {
   const one = (f: ProbeStats['failures'][number]) => `${f.startMs - faultEpochMs >= 0 ? '+' : ''}${Math.round(f.startMs - faultEpochMs)} ms curl ${f.curlExit ?? '?'}/${String(f.code).padStart(3, '0')} (${f.durationMs} ms)`;
-  if (moveEpochMs === null) return failures.map(one).join(', ');
-  const across = failures.filter((f) => f.startMs < moveEpochMs && f.startMs + f.durationMs >= moveEpochMs);
+  if (window === null) return failures.map(one).join(', ');
+  const across = failures.filter((f) => brokenAcrossSwitch(f, window));
   const others = failures.filter((f) => !across.includes(f));
+  const at = (epoch: number) => Math.round(epoch - faultEpochMs);
   const parts: string[] = [];
-  if (across.length) parts.push(`${across.length} running when the VIP moved (+${Math.round(moveEpochMs - faultEpochMs)} ms): ${across.map(one).join(', ')}`);
+  if (across.length) parts.push(`${across.length} reset in flight across the switch (+${at(window.fromEpochMs)}..+${at(window.toEpochMs)} ms): ${across.map(one).join(', ')}`);
   if (others.length) parts.push(`${across.length ? `${others.length} others: ` : ''}${others.map(one).join(', ')}`);
   return parts.join('; ');
 }

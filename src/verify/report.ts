@@ -39,7 +39,7 @@ export function renderFailover(results: ScenarioResult[]): string {
       `${r.id}${results.some((x) => x.instance !== r.instance) ? ` (${r.instance})` : ''}`,
       movedCell(r),
       r.probe ? ms(r.probe.longestGapMs) : '-',
-      r.probe ? `${r.probe.failed}/${r.probe.total}` : '-',
+      r.probe ? `${r.probe.failed}/${r.probe.total}${r.switchResets ? ` (${r.switchResets} at switch)` : ''}` : '-',
       boundCell(r),
       r.ok ? 'pass' : 'FAIL',
     ]);

@@ -133,8 +133,13 @@ test('verify --failover --json: figures per scenario; planned stop and a dead ba
   const j = await verifyJson(['--failover', '--only', 'planned-stop,backend-dies,freeze']);
   assert.equal(j.code, 0, j.stdout + j.stderr);
   const by = new Map(j.json.failover!.map((s) => [s.id, s]));
-  assert.equal(by.get('planned-stop')!.probe!.failed, 0);
-  assert.equal(by.get('backend-dies')!.probe!.failed, 0);
+  const ps = by.get('planned-stop')!;
+  process.stdout.write(`# planned stop: ${ps.probe!.failed} failed of ${ps.probe!.total}, ${ps.switchResets} of them reset in flight across the ARP switch; ${ps.notes.join('; ')}\n`);
+  // No request may find no holder (refused, timed out); a connection in flight at the switch is
+  // reported apart (no VRRP pair without connection sync keeps it).
+  assert.equal(ps.probe!.failed - ps.switchResets, 0, JSON.stringify(ps));
+  assert.equal(by.get('backend-dies')!.probe!.failed, 0, 'no move: nothing is excused');
+  assert.equal(by.get('backend-dies')!.switchResets, 0);
   assert.ok(by.get('planned-stop')!.probe!.total > 50);
   const freeze = by.get('freeze')!;
   // Hard failure: at least 3 adverts' worth of silence, at most Master_Down + margin.

@@ -95,6 +95,9 @@ test('verdict: move within the bound, failed and gap within theirs, a VIP that m
   assert.deepEqual(judgeFigures({ expectTo: 'lb6', vipMovedAfterMs: 100, probe: { ...probe, longestGapMs: 5000 }, bound }, null), ['longest gap 5000 ms, bound 4609 ms']);
   const planned = { vipMs: 4359, gapMs: null, failedMax: 0, basis: '' };
   assert.deepEqual(judgeFigures({ expectTo: 'lb6', vipMovedAfterMs: 30, probe: { ...probe, failed: 2 }, bound: planned }, null), ['2 failed requests, allowed 0']);
+  // Connections reset in flight across the ARP switch are reported, not counted; the rest are.
+  assert.deepEqual(judgeFigures({ expectTo: 'lb6', vipMovedAfterMs: 30, probe: { ...probe, failed: 1 }, switchResets: 1, bound: planned }, null), []);
+  assert.deepEqual(judgeFigures({ expectTo: 'lb6', vipMovedAfterMs: 30, probe: { ...probe, failed: 3 }, switchResets: 1, bound: planned }, null), ['2 failed requests (and 1 reset in flight across the switch), allowed 0']);
   const stay = { vipMs: null, gapMs: null, failedMax: 0, basis: '' };
   assert.deepEqual(judgeFigures({ expectTo: null, vipMovedAfterMs: null, probe, bound: stay }, null), []);
   assert.deepEqual(judgeFigures({ expectTo: null, vipMovedAfterMs: null, probe, bound: stay }, 'lb6 took it'), ['the VIP moved (lb6 took it) but must stay']);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PROBE_COMMAND, describeFailures, mergeStats, parseProbeOutput, probeScript, probeStats, type ProbeSample } from '../../src/verify/probe.ts';
+import { PROBE_COMMAND, SWITCH_SLACK_MS, brokenAcrossSwitch, describeFailures, mergeStats, parseProbeOutput, probeScript, probeStats, type ProbeSample } from '../../src/verify/probe.ts';
 
 const at = (ms: number, ok = true): ProbeSample => ({ startMs: 1000 + ms, ok, code: ok ? 200 : 0, durationMs: 2, curlExit: ok ? 0 : 7, endMs: null });
 const every20 = (from: number, to: number, ok = true) => Array.from({ length: (to - from) / 20 }, (_, i) => at(from + i * 20, ok));
@@ -96,7 +96,23 @@ test('failures: when curl really ran (its end minus its duration), and the ones 
   assert.deepEqual(p.samples.map((x) => x.endMs), [1700000000450, 1700000000600, 1700000000042]);
   const s = probeStats(p.samples);
   assert.deepEqual(s.failures.map((f) => [f.startMs, f.curlExit]), [[1700000000150, 56], [1700000000599, 7]]);
-  // fault at 100 ms, VIP moved at 400 ms: the reset ran across it, the refused one came after
-  assert.equal(describeFailures(s.failures, 1700000000100, 1700000000400), '1 running when the VIP moved (+300 ms): +50 ms curl 56/000 (300 ms); 1 others: +499 ms curl 7/000 (1 ms)');
-  assert.equal(describeFailures(s.failures.slice(1), 1700000000100, 1700000000400), '+499 ms curl 7/000 (1 ms)');
+  // fault at 100 ms, VIP added on the new holder at 400 ms and removed from the old at 450 ms:
+  // the reset ran across the switch, the refused one came after (no holder: always counted)
+  const w = { fromEpochMs: 1700000000400, toEpochMs: 1700000000450 };
+  assert.equal(describeFailures(s.failures, 1700000000100, w), '1 reset in flight across the switch (+300..+350 ms): +50 ms curl 56/000 (300 ms); 1 others: +499 ms curl 7/000 (1 ms)');
+  assert.equal(describeFailures(s.failures.slice(1), 1700000000100, w), '+499 ms curl 7/000 (1 ms)');
+});
+
+test('a reset counts as broken by the switch only if it ran across the window (with slack); refused, timed out or HTTP errors never do', () => {
+  const w = { fromEpochMs: 10_000, toEpochMs: 10_150 };
+  const f = (startMs: number, durationMs: number, curlExit: number | null, code = 0) => ({ startMs, durationMs, curlExit, code });
+  assert.equal(brokenAcrossSwitch(f(9_900, 120, 56), w), true, 'accepted before the new holder had the VIP, reset after');
+  assert.equal(brokenAcrossSwitch(f(10_080, 110, 56), w), true, 'accepted by the old holder inside the window');
+  assert.equal(brokenAcrossSwitch(f(10_150 + SWITCH_SLACK_MS, 5, 52), w), true, 'empty reply at the slack edge');
+  assert.equal(brokenAcrossSwitch(f(10_150 + SWITCH_SLACK_MS + 1, 5, 56), w), false, 'a reset after the switch is a broken holder');
+  assert.equal(brokenAcrossSwitch(f(9_000, 10_000 - SWITCH_SLACK_MS - 9_000 - 1, 56), w), false, 'ended before the window');
+  assert.equal(brokenAcrossSwitch(f(10_050, 1, 7), w), false, 'refused: no holder');
+  assert.equal(brokenAcrossSwitch(f(10_050, 1000, 28), w), false, 'timed out: no holder');
+  assert.equal(brokenAcrossSwitch(f(10_050, 10, 0, 502), w), false, 'an HTTP error is a broken backend path');
+  assert.equal(brokenAcrossSwitch(f(10_050, 10, null), w), false, 'unknown exit: counted');
 });

@@ -9,7 +9,7 @@ import { labInventory } from './fixture.ts';
 const probe = (failed: number, total: number, gap: number) => ({ total, failed, longestGapMs: gap, firstFailMs: null, lastFailMs: null, failCodes: {}, windowMs: 0, failures: [] });
 
 function result(over: Partial<ScenarioResult>): ScenarioResult {
-  return { id: 'freeze', title: '', instance: 'VI_1', vip: '198.18.0.3', target: 'lb5', expectTo: 'lb6', vipMovedAfterMs: 3590, probe: probe(0, 310, 42), probeFrom: 'client', bound: { vipMs: 4359, gapMs: 4609, failedMax: null, basis: '' }, ok: true, reasons: [], notes: [], perVip: [], ...over };
+  return { id: 'freeze', title: '', instance: 'VI_1', vip: '198.18.0.3', target: 'lb5', expectTo: 'lb6', vipMovedAfterMs: 3590, probe: probe(0, 310, 42), switchResets: 0, probeFrom: 'client', bound: { vipMs: 4359, gapMs: 4609, failedMax: null, basis: '' }, ok: true, reasons: [], notes: [], perVip: [], ...over };
 }
 
 test('checks: one line per check with its evidence, then the summary', () => {
@@ -22,7 +22,7 @@ test('checks: one line per check with its evidence, then the summary', () => {
 
 test('failover table: moved after, longest gap, failed/total, bound, verdict; reasons and notes below', () => {
   const text = renderFailover([
-    result({ id: 'planned-stop', vipMovedAfterMs: 12, probe: probe(0, 180, 24), bound: { vipMs: 4359, gapMs: null, failedMax: 0, basis: '' } }),
+    result({ id: 'planned-stop', vipMovedAfterMs: 12, probe: probe(1, 180, 24), switchResets: 1, bound: { vipMs: 4359, gapMs: null, failedMax: 0, basis: '' } }),
     result({ notes: ['a frozen haupd cannot release'] }),
     result({ id: 'backend-dies', target: 'web7', expectTo: null, vipMovedAfterMs: null, probe: probe(0, 260, 21), bound: { vipMs: null, gapMs: null, failedMax: 0, basis: '' } }),
     result({ id: 'nginx-dies', vipMovedAfterMs: 9100, probe: probe(250, 600, 9200), bound: { vipMs: 8359, gapMs: 8609, failedMax: null, basis: '' }, ok: false, reasons: ['the VIP reached lb6 after 9100 ms, bound 8359 ms'] }),
@@ -30,11 +30,11 @@ test('failover table: moved after, longest gap, failed/total, bound, verdict; re
   assert.equal(
     text,
     [
-      'SCENARIO      VIP MOVED AFTER  LONGEST GAP  FAILED/TOTAL  BOUND                            VERDICT',
-      'planned-stop  12 ms -> lb6     24 ms        0/180         move <= 4359 ms, failed <= 0     pass',
-      'freeze        3590 ms -> lb6   42 ms        0/310         move <= 4359 ms, gap <= 4609 ms  pass',
-      'backend-dies  stayed           21 ms        0/260         stay, failed <= 0                pass',
-      'nginx-dies    9100 ms -> lb6   9200 ms      250/600       move <= 8359 ms, gap <= 8609 ms  FAIL',
+      'SCENARIO      VIP MOVED AFTER  LONGEST GAP  FAILED/TOTAL         BOUND                            VERDICT',
+      'planned-stop  12 ms -> lb6     24 ms        1/180 (1 at switch)  move <= 4359 ms, failed <= 0     pass',
+      'freeze        3590 ms -> lb6   42 ms        0/310                move <= 4359 ms, gap <= 4609 ms  pass',
+      'backend-dies  stayed           21 ms        0/260                stay, failed <= 0                pass',
+      'nginx-dies    9100 ms -> lb6   9200 ms      250/600              move <= 8359 ms, gap <= 8609 ms  FAIL',
       '  freeze: a frozen haupd cannot release',
       '  nginx-dies: FAIL: the VIP reached lb6 after 9100 ms, bound 8359 ms',
       'client: one request every 20 ms through the VIP from client; VIP changes timed by `ip monitor` on every LB (polling `ip addr` every 100 ms where it gave no timeline)',
