@@ -14,6 +14,8 @@
  * keepalived runs take ~1.5 min each. Namespaces haup-PREFIX-* on 198.18.SUBNET.0/24 (default bvs, 182).
  */
 import { rm } from 'node:fs/promises';
+import { createConnection } from 'node:net';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   IMPLS,
@@ -33,6 +35,7 @@ import {
   startPair,
   startProbe,
   summarize,
+  watchAdverts,
   watchVip,
   writeResults,
   type BenchLab,
@@ -70,7 +73,42 @@ export interface SplitRun {
   load: number;
   /** Each daemon's log lines from the heal on (first 15): which advert crossed first, who GARPed. */
   logsAfterHeal: { a: string[]; b: string[] };
+  /** b's adverts captured in a's namespace after the heal (first 12): [ms after heal, src, prio]. */
+  advertsInAAfterHeal?: [number, string, number][];
+  /** haupd only: each daemon's status counters after the run (drops by reason, split-brain GARPs). */
+  countersAfter?: { a: unknown; b: unknown };
   error?: string;
+}
+
+/** haupd's status document (its unix socket answers one JSON line on connect), or null. */
+function readStatus(socketPath: string): Promise<Record<string, unknown> | null> {
+  return new Promise((resolve) => {
+    let body = '';
+    const conn = createConnection(socketPath);
+    const timer = setTimeout(() => {
+      conn.destroy();
+      resolve(null);
+    }, 2000);
+    conn.on('data', (d) => (body += d.toString()));
+    conn.on('error', () => {
+      clearTimeout(timer);
+      resolve(null);
+    });
+    conn.on('end', () => {
+      clearTimeout(timer);
+      try {
+        resolve(JSON.parse(body) as Record<string, unknown>);
+      } catch {
+        resolve(null);
+      }
+    });
+  });
+}
+
+function countersOf(status: Record<string, unknown> | null): unknown {
+  if (!status) return null;
+  const inst = (status.instances as { state?: unknown; counters?: unknown }[] | undefined)?.[0];
+  return { state: inst?.state ?? null, counters: inst?.counters ?? null, interfaces: (status.interfaces as { counters?: unknown }[] | undefined)?.map((i) => i.counters) ?? null };
 }
 
 interface ArpSeen {
@@ -114,6 +152,7 @@ async function oneRun(bl: BenchLab, impl: Impl, s: Setting, run: number, maxBlac
   const vipA = watchVip(bl, 'a');
   const vipB = watchVip(bl, 'b');
   const arp = watchGarp(bl, 'c');
+  const advA = watchAdverts(bl, 'a');
   const lbs: Lb[] = [];
   let probe: ReturnType<typeof startProbe> | null = null;
   const md = masterDownMs(s, BACKUP_PRIO);
@@ -158,6 +197,8 @@ async function oneRun(bl: BenchLab, impl: Impl, s: Setting, run: number, maxBlac
       }
     }
     await sleep(1000); // requests still in flight
+    const sock = (h: string): string => path.join(bl.dir, `${bl.lab.net}-${h}.sock`);
+    const countersAfter = impl === 'haupd' ? { a: countersOf(await readStatus(sock('a'))), b: countersOf(await readStatus(sock('b'))) } : undefined;
     const after = clientStats(probe.samples, tHeal, now() - 1000);
     // A black hole still open at the end counts up to the end of the window.
     const lastOk = probe.samples.filter((x) => x.by !== null && x.t >= tHeal).sort((x, y) => x.t - y.t).at(-1)?.t;
@@ -177,12 +218,15 @@ async function oneRun(bl: BenchLab, impl: Impl, s: Setting, run: number, maxBlac
       otherArpAfterHeal: arp.other.filter((g) => g.t >= tHeal).slice(0, 10).map((g) => [round1(g.t - tHeal), g.line.replace(/^\S+ /, '')]),
       load,
       logsAfterHeal: { a: linesFrom(master.log(), logMark.a), b: linesFrom(backup.log(), logMark.b) },
+      advertsInAAfterHeal: advA.adverts.filter((x) => x.t >= tHeal && x.src !== bl.lab.host('a').ip).slice(0, 12).map((x) => [round1(x.t - tHeal), x.src, x.prio]),
+      ...(countersAfter ? { countersAfter } : {}),
     };
   } finally {
     probe?.stop();
     vipA.stop();
     vipB.stop();
     arp.stop();
+    advA.stop();
     await block(bl, false).catch(() => undefined);
     await resetLab(bl, lbs);
   }
