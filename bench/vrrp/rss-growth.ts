@@ -40,6 +40,11 @@ export interface GrowthSample {
   /** Master's CPU over the last interval, % of one core. */
   masterCpuPct: number;
   load: number;
+  /**
+   * Times the backup has entered Master so far (a spurious takeover on a loaded machine: the
+   * master then answers with an advert and gratuitous ARP, which spawns arping). Absent for floors.
+   */
+  backupTakeovers?: number;
 }
 
 /** Least-squares slope of y over x. */
@@ -71,12 +76,13 @@ async function track(bl: BenchLab, impl: Impl, minutes: number, everyS: number):
     let lastCpu = await cpuNs(mp);
     let lastT = t0;
     const n = Math.round((minutes * 60) / everyS);
-    samples.push({ s: 0, masterRssKb: await rssKb(mp), backupRssKb: await rssKb(bp), masterCpuPct: NaN, load: await loadAvg() });
+    const entries0 = backup.masterEntries();
+    samples.push({ s: 0, masterRssKb: await rssKb(mp), backupRssKb: await rssKb(bp), masterCpuPct: NaN, load: await loadAvg(), backupTakeovers: 0 });
     for (let i = 1; i <= n; i++) {
       await sleep(Math.max(0, t0 + i * everyS * 1000 - now()));
       const cpu = await cpuNs(mp);
       const t = now();
-      samples.push({ s: round1((t - t0) / 1000), masterRssKb: await rssKb(mp), backupRssKb: await rssKb(bp), masterCpuPct: Math.round(((cpu - lastCpu) / 1e6 / (t - lastT)) * 100 * 1000) / 1000, load: await loadAvg() });
+      samples.push({ s: round1((t - t0) / 1000), masterRssKb: await rssKb(mp), backupRssKb: await rssKb(bp), masterCpuPct: Math.round(((cpu - lastCpu) / 1e6 / (t - lastT)) * 100 * 1000) / 1000, load: await loadAvg(), backupTakeovers: backup.masterEntries() - entries0 });
       lastCpu = cpu;
       lastT = t;
     }
