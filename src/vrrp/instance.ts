@@ -194,6 +194,12 @@ const DEFAULT_SPLIT_BRAIN_GARP_INTERVAL_MS = 1000;
  * pull them to a node that has already yielded (measured: 0.6-1 s black hole at 0.01 s adverts).
  */
 export const SPLIT_BRAIN_GARP_REPEAT_MS = 250;
+/**
+ * A master that yields sends priority 0 now and this many more times, one advert interval apart:
+ * that priority 0 is what tells the winner of a healed split brain to send gratuitous ARP, and
+ * one lost packet (a busy host at 0.01 s adverts) must not leave the clients black-holed.
+ */
+export const YIELD_PRIORITY_ZERO_REPEATS = 2;
 
 interface HandoverHold {
   since: number;
@@ -227,6 +233,9 @@ export class VrrpInstance {
   private lastSplitBrainGarpAt = Number.NEGATIVE_INFINITY;
   /** The one repeat of the last split-brain GARP (SPLIT_BRAIN_GARP_REPEAT_MS). */
   private splitBrainRepeatAt: number | undefined;
+  /** Repeats of the priority 0 sent on yielding (YIELD_PRIORITY_ZERO_REPEATS), while in Backup. */
+  private yieldZeroAt: number | undefined;
+  private yieldZeroLeft = 0;
   /** Who sent the last priority 0 we acted on, for the master_down reason text. */
   private priorityZeroFrom: string | undefined;
   /** The lower-priority master we are preempting (its adverts are discarded, it is alive). */
@@ -295,7 +304,7 @@ export class VrrpInstance {
   nextDeadline(): number | undefined {
     if (this.stopped) return undefined;
     // Called several times per advert by the daemon: plain comparisons, no array.
-    let min = earlier(earlier(this.releaseAt, this.advertAt), this.splitBrainRepeatAt);
+    let min = earlier(earlier(earlier(this.releaseAt, this.advertAt), this.splitBrainRepeatAt), this.yieldZeroAt);
     if (this.state === 'backup' && !this.wantMaster) min = earlier(min, this.masterDownAt);
     const hold = this.handover;
     if (hold) {
@@ -518,6 +527,15 @@ export class VrrpInstance {
       this.releaseAt = undefined;
       this.removeVips(out);
     }
+    if (this.yieldZeroAt !== undefined && this.yieldZeroAt <= now) {
+      // Only while still the backup that yielded (a takeover or a fault since cancels them).
+      const again = this.state === 'backup' && this.yieldZeroLeft > 0;
+      if (again) {
+        this.sendAdvert(0, out);
+        this.yieldZeroLeft--;
+      }
+      this.yieldZeroAt = again && this.yieldZeroLeft > 0 ? nextPeriod(this.yieldZeroAt, this.advertIntervalMs(), now) : undefined;
+    }
     const hold = this.handover;
     if (hold) {
       if (now >= hold.deadline || (hold.releaseAt !== undefined && now >= hold.releaseAt)) {
@@ -651,6 +669,8 @@ export class VrrpInstance {
     this.wantMaster = false;
     this.masterDownAt = undefined;
     this.releaseAt = undefined; // a pending drain is cancelled: the VIPs stay
+    this.yieldZeroAt = undefined;
+    this.yieldZeroLeft = 0;
     this.priorityZeroFrom = undefined;
     this.counters.becomeMaster++;
     this.masterSeen = { address: this.cfg.primaryAddress, priority: this.effectivePriority, at: now, self: true };
@@ -675,6 +695,8 @@ export class VrrpInstance {
    */
   private leaveMasterForBackup(now: number, cause: TransitionCause, reason: string, out: Action[]): void {
     this.sendAdvert(0, out);
+    this.yieldZeroLeft = YIELD_PRIORITY_ZERO_REPEATS;
+    this.yieldZeroAt = now + this.advertIntervalMs();
     // Our GARPs must stop now, not after the drain: the winner has announced itself, and an
     // arping of ours that starts late would pull the clients back to us.
     this.splitBrainRepeatAt = undefined;

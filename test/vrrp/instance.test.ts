@@ -298,9 +298,28 @@ describe('master', () => {
     c.advanceTo(t0 + 100);
     assert.deepEqual(c.since(t0, 'remove-vips').map((e) => e.at), [t0 + 100]);
     assert.equal(c.inst.snapshot().vipsHeld, false);
-    assert.equal(c.since(t0 + 1e-6, 'send-advert').length, 0, 'a backup never advertises');
-    assert.equal(c.inst.nextDeadline(), t0 + 3609.375);
     assert.deepEqual(c.inst.snapshot().masterSeen, { address: PEER_HI, priority: 150, at: t0, self: false });
+    // The priority 0 is repeated twice, one advert interval apart (a lost one must not leave a
+    // healed split brain without the winner's GARP); otherwise a backup never advertises.
+    assert.equal(c.inst.nextDeadline(), t0 + 1000);
+    c.advanceTo(t0 + 500);
+    c.advert(PEER_HI, 150);
+    c.advanceTo(t0 + 3000);
+    assert.deepEqual(c.since(t0 + 1e-6, 'send-advert').map((e) => [e.at - t0, (e.action as { priority: number }).priority]), [[1000, 0], [2000, 0]]);
+    assert.equal(c.inst.nextDeadline(), t0 + 500 + 3609.375, 'then only Master_Down');
+  });
+
+  test('priority 0 repeats after yielding stop when we become master again', () => {
+    const c = master();
+    const t0 = c.now;
+    c.advert(PEER_HI, 150);
+    c.advanceTo(t0 + 1200); // first repeat at +1000
+    c.advert(PEER_HI, 0); // the winner leaves: master after Skew (+1809), before the second repeat (+2000)
+    c.advanceTo(t0 + 5000);
+    assert.equal(c.inst.currentState, 'master');
+    const sent = c.since(t0 + 1e-6, 'send-advert').map((e) => (e.action as { priority: number }).priority);
+    assert.deepEqual(sent.slice(0, 2), [0, 100], 'one repeat, then our own adverts only');
+    assert.ok(!sent.slice(1).includes(0), sent.join(','));
   });
 
   test('releaseDrainMs 0 releases the VIPs in the same step (keepalived behaviour)', () => {
