@@ -7,13 +7,12 @@
 // Each instance has one promise queue (add the VIPs before GARP and the advert). The advert is
 // the hot path (every interval, 100/s at 0.01 s): with nothing queued before it, it is sent at
 // once from a per-priority cache of encoded messages, without touching the queue.
-import { encodeAdvert, type Advert } from './codec.ts';
 import type { DaemonIo } from './daemon-io.ts';
 import type { Unit } from './daemon-unit.ts';
 import type { Action } from './instance.ts';
 import type { Logger } from './log.ts';
-import { VRRP_MULTICAST_GROUP } from './socket.ts';
 import { formatVip } from './vip.ts';
+import { encodeAdverts } from './wire-config.ts';
 
 /** Longest a takeover's advert waits for its gratuitous ARPs to start (fork + exec of arping). */
 const GARP_START_WAIT_MS = 150;
@@ -120,18 +119,7 @@ export class ActionRunner {
     if (unit.advertCache.src !== src) unit.advertCache = { src, byPriority: new Map() };
     let msgs = unit.advertCache.byPriority.get(priority);
     if (!msgs) {
-      const advert: Advert = {
-        version: cfg.version,
-        vrid: cfg.vrid,
-        priority,
-        addresses: unit.expected?.addresses ?? cfg.vips.map((v) => v.address),
-        advertIntervalCs: cfg.advertIntervalCs,
-        authType: cfg.version === 2 && cfg.auth ? 1 : 0,
-        authData: cfg.version === 2 ? (cfg.auth?.data ?? Buffer.alloc(8)) : Buffer.alloc(0),
-        checksum: 0,
-      };
-      const targets = cfg.unicastPeers.length > 0 ? cfg.unicastPeers : [VRRP_MULTICAST_GROUP];
-      msgs = targets.map((dst) => ({ dst, msg: encodeAdvert(advert, { src, dst, v3Checksum: cfg.v3Checksum }) }));
+      msgs = encodeAdverts(cfg, priority, src, unit.expected?.addresses ?? cfg.vips.map((v) => v.address));
       unit.advertCache.byPriority.set(priority, msgs);
     }
     for (let i = 0; i < msgs.length; i++) {

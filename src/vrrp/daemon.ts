@@ -31,10 +31,11 @@ import type { Expected, Iface, Unit } from './daemon-unit.ts';
 import { WakeUp } from './daemon-wakeup.ts';
 import { VrrpInstance, type Action, type InstanceEvent } from './instance.ts';
 import type { Logger } from './log.ts';
-import { expectedInstance, newDropCounters, type AcceptedAdvert } from './receive.ts';
+import { newDropCounters, type AcceptedAdvert } from './receive.ts';
 import { ReceiveMemo } from './receive-memo.ts';
 import { SyncGroup } from './sync-group.ts';
 import { formatDiagnostic } from '../util/errors.ts';
+import { expectedOf } from './wire-config.ts';
 
 export type { HaupdInstanceStatus, HaupdStatus } from './daemon-status.ts';
 
@@ -242,18 +243,9 @@ export class Daemon {
   }
 
   private register(unit: Unit, iface: Iface): void {
-    const cfg = unit.cfg;
-    const exp = expectedInstance({
-      version: cfg.version,
-      vrid: cfg.vrid,
-      advertIntervalCs: cfg.advertIntervalCs,
-      addresses: cfg.vips.map((v) => v.address),
-      unicastPeers: cfg.unicastPeers,
-    });
-    // The PASS bytes come from the secret file already padded to 8 (never a string we could log).
-    const expected: Expected = cfg.auth ? { ...exp, authType: 1, authData: cfg.auth.data, unit } : { ...exp, unit };
+    const expected: Expected = { ...expectedOf(unit.cfg), unit };
     unit.expected = expected;
-    iface.byVrid.set(cfg.vrid, expected);
+    iface.byVrid.set(unit.cfg.vrid, expected);
     iface.memo.clear();
   }
 

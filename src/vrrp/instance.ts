@@ -186,7 +186,7 @@ export interface InstanceSnapshot {
 /** Fault source a sync group uses to pull its members into Fault with a faulty member. */
 export const SYNC_GROUP_FAULT = 'sync-group';
 
-const DEFAULT_RELEASE_DRAIN_MS = 100;
+export const DEFAULT_RELEASE_DRAIN_MS = 100;
 const DEFAULT_SPLIT_BRAIN_GARP_INTERVAL_MS = 1000;
 /**
  * A master answering a competing master repeats its GARP once this much later: the loser's own

@@ -3,7 +3,7 @@
 //
 //   haupd [--config FILE]                 run the daemon (default /etc/haup/haupd.yml)
 //   haupd --check-config FILE             validate; diagnostics as FILE:LINE:COL; exit 0 / 2
-//   haupd --release [--config FILE]       remove our VIPs left behind by a crashed daemon (ExecStopPost)
+//   haupd --release [--config FILE]       hand over and remove our VIPs left by a crashed daemon (ExecStopPost)
 //   haupd status [--socket PATH | --config FILE]   print the running daemon's status (JSON)
 import { Command, CommanderError } from 'commander';
 import { EXIT, exitCodeOf, formatDiagnostic, formatError, HaupError } from '../util/errors.ts';
@@ -11,6 +11,7 @@ import { loadConfigFile } from './config.ts';
 import { runDaemonProcess } from './daemon-run.ts';
 import { createLogger } from './log.ts';
 import { releaseVips } from './release.ts';
+import { handOverAll } from './release-handover.ts';
 import { queryStatus } from './status.ts';
 import { HAUPD_VERSION } from './version.ts';
 
@@ -48,6 +49,14 @@ async function release(file: string): Promise<number> {
   for (const d of diagnostics) err(formatDiagnostic(d));
   if (!config) return EXIT.usage;
   const log = createLogger({ level: config.logLevel });
+  // After a crash the VIPs are still here: hand them over first (release-handover.ts).
+  const outcomes = await handOverAll(config.instances, log, { timeoutMs: config.handoverTimeoutMs });
+  for (const [i, o] of outcomes.entries()) {
+    const name = config.instances[i]!.name;
+    if (o.kind === 'handed-over') out(`${name}: handed over to ${o.to} (prio ${o.priority}) after ${o.ms} ms`);
+    else if (o.kind === 'timeout') out(`${name}: no new master within ${o.ms} ms; releasing anyway`);
+    else if (o.kind === 'failed') err(`${name}: handover not possible (${o.error}); releasing at once`);
+  }
   const removed = await releaseVips(config, log);
   out(`released ${removed.length} VIP${removed.length === 1 ? '' : 's'}${removed.length ? ': ' + removed.join(', ') : ''}`);
   return EXIT.ok;

@@ -273,22 +273,32 @@ test('track script failure lowers the priority below the backup: the VIP moves; 
   }
 });
 
-test('crash (SIGKILL) leaves the VIP behind; haupd --release removes it; a restarted haupd removes a stale copy first', async () => {
+test('crash (SIGKILL): haupd --release hands the VIP over (0 failed) and then removes it; a restarted haupd removes a stale copy first', async () => {
   try {
-    const [a, b] = await pair();
+    // 1 s adverts: b's Master_Down (3.6 s) is far longer than starting `--release`, so b takes
+    // over because of the released priority 0, not by its timer.
+    const [a, b] = await pair({ priority: 150, advert: 1 }, { priority: 100, advert: 1 });
+    const probing = (await probe(3000)).result;
+    await new Promise((r) => setTimeout(r, 700));
     a.signal('SIGKILL');
     await a.exited;
-    await b.waitLog((e) => e.event === 'transition' && e.to === 'master', 5000, 'b master');
-    // Two holders now: exactly the keepalived -9 situation (DESIGN.md §5)...
-    assert.deepEqual(await holders(lab, LBS, VIP), ['a', 'b']);
-    // ...until systemd's ExecStopPost runs `haupd --release`.
+    // systemd's ExecStopPost runs `haupd --release` right after the main process died. The VIP is
+    // still on a (keepalived leaves it there for good: two holders, DESIGN.md §5); --release sends
+    // priority 0, keeps it until b advertises as master, drains, then removes it.
     const rel = await lab.exec('a', process.execPath, [path.join(repoRoot, 'bin/haupd'), '--release', '--config', a.configFile], { timeoutMs: 20_000 });
     assert.equal(rel.code, 0, rel.stderr);
+    assert.match(rel.stdout, new RegExp(`^VI_1: handed over to ${B.replace(/\./g, '\\.')} \\(prio 100\\) after \\d+ ms$`, 'm'));
     assert.match(rel.stdout, new RegExp(`released 1 VIP: ${VIP.replace(/\./g, '\\.')}/24@eth0`));
+    const m = await b.waitLog((e) => e.event === 'transition' && e.to === 'master', 5000, 'b master');
+    assert.equal(m.cause, 'priority_zero_known_peers', 'the handover, not Master_Down, moved the VIP');
+    const result = await probing;
+    process.stdout.write(`# kill -9 + --release: b master by ${String(m.cause)}; ${rel.stdout.trim().split('\n')[0]}; probe ${result.total} requests, ${result.failed} failed, longest gap ${result.outageMs} ms\n`);
+    assert.equal(result.failed, 0, 'no failed request: the VIP stayed on a until b had it');
     assert.deepEqual(await holders(lab, LBS, VIP), ['b']);
     const again = await lab.exec('a', process.execPath, [path.join(repoRoot, 'bin/haupd'), '--release', '--config', a.configFile], { timeoutMs: 20_000 });
     assert.equal(again.code, 0);
     assert.match(again.stdout, /released 0 VIPs/);
+    assert.doesNotMatch(again.stdout, /handed over/, 'nothing held: nothing to hand over');
 
     // A stale copy (as if --release had not run) is removed before the new daemon opens its socket.
     await b.stop();
