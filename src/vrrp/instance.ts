@@ -625,6 +625,11 @@ export class VrrpInstance {
       this.releaseMasterAndStop(now, 'shutdown', out);
       return;
     }
+    // A leaving master never announces itself again while it holds on: a pending repeat burst
+    // (5 s after its takeover) that fired after the new master's GARP pulled the clients back
+    // here, and they were black-holed once we released (CI: 104 of 157 requests, planned stop).
+    this.splitBrainRepeatAt = undefined;
+    out.push({ type: 'stop-garp', instance: this.name });
     this.handover = { since: now, deadline: now + timeout, repeatAt: now + this.advertIntervalMs() };
   }
 

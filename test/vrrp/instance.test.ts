@@ -502,7 +502,7 @@ describe('shutdown', () => {
     const c = master({ priority: 150 });
     const t0 = c.now;
     const acts = c.send({ type: 'shutdown' });
-    assert.deepEqual(brief(acts), ['send-advert:0'], 'VIPs are kept');
+    assert.deepEqual(brief(acts), ['send-advert:0', 'stop-garp'], 'VIPs are kept; our GARPs (a pending repeat burst) stop now');
     const snap = c.inst.snapshot();
     assert.equal(snap.vipsHeld, true);
     assert.equal(snap.state, 'master');

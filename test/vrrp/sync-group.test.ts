@@ -185,7 +185,7 @@ test('an owner (255) in a sync group waits for the group instead of going master
 test('shutdown of the group: each member hands over on its own, no propagation while leaving', () => {
   const { c, ext, int } = masterGroup();
   const t0 = c.now;
-  assert.deepEqual(tagged(c.all({ type: 'shutdown' })), ['ext:send-advert:0', 'int:send-advert:0']);
+  assert.deepEqual(tagged(c.all({ type: 'shutdown' })), ['ext:send-advert:0', 'ext:stop-garp', 'int:send-advert:0', 'int:stop-garp']);
   // ext's successor shows up; int's never does.
   c.advert('ext', OTHER, 100);
   assert.equal(ext.isStopped, true, 'releaseDrainMs 0: released on the advert');
